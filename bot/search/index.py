@@ -1,0 +1,338 @@
+"""Keep the indexes in step with the knowledge folder.
+
+Two indexes hold every chunk: SQLite (the ledger, and FTS5 for keyword search) and
+Chroma (our own embeddings, cosine space). Sync is incremental by content hash:
+unchanged chunks are never re-embedded. Chroma is written before SQLite commits,
+so a crash mid-sync leaves SQLite describing older content and the next sync redoes
+the work; `repair` reconciles the two when they disagree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlite_utils
+
+from bot.config import Settings
+from bot.search.documents import (
+    Chunk,
+    Document,
+    DocumentError,
+    file_hash,
+    knowledge_files,
+    read_document,
+)
+from bot.store import get_meta, now, open_db, set_meta
+
+log = logging.getLogger(__name__)
+
+# Bump when chunking or the embedded text changes, so every file is read again.
+INDEX_FORMAT = "3"
+COLLECTION = "ospo_knowledge"
+EMBED_BATCH = 64
+
+Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
+
+
+class Embedder:
+    """A sentence-transformers model, loaded on first use (loading takes a few seconds)."""
+
+    def __init__(self, model: str):
+        self.name = model
+        self._model = None
+
+    def load(self):
+        if self._model is None:
+            if Path(self.name).is_dir():
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local folder needs no hub
+            from sentence_transformers import SentenceTransformer
+
+            try:
+                self._model = SentenceTransformer(self.name, device="cpu")
+            except Exception as error:  # the library raises many kinds; all mean the same here
+                raise RuntimeError(
+                    f"cannot load the embedding model {self.name!r}: {error}. "
+                    "Set OSPO_EMBEDDING_MODEL to a sentence-transformers model folder or name."
+                ) from None
+        return self._model
+
+    def encode(self, texts: list[str]) -> list[list[float]]:
+        vectors = self.load().encode(
+            texts, batch_size=EMBED_BATCH, normalize_embeddings=True, convert_to_numpy=True
+        )
+        return vectors.tolist()
+
+
+class VectorStore:
+    """The Chroma collection: embedded on disk, or a Chroma server when CHROMA_HOST is set."""
+
+    def __init__(self, settings: Settings, collection: str = COLLECTION):
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        if settings.chroma_host:
+            self.client = chromadb.HttpClient(
+                host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
+            )
+            self.where = f"Chroma server {settings.chroma_host}:{settings.chroma_port}"
+        else:
+            self.client = chromadb.PersistentClient(
+                path=str(settings.chroma_path), settings=chroma_settings
+            )
+            self.where = str(settings.chroma_path)
+        self.name = collection
+        self.collection = self._open()
+
+    def _open(self):
+        # embedding_function=None: we always pass our own vectors; chromadb's default downloads one.
+        return self.client.get_or_create_collection(
+            self.name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+        )
+
+    def reset(self) -> None:
+        try:
+            self.client.delete_collection(self.name)
+        except Exception:  # absent already
+            pass
+        self.collection = self._open()
+
+    def upsert(self, ids: list[str], embeddings: list[list[float]], paths: list[str]) -> None:
+        if ids:
+            self.collection.upsert(
+                ids=ids, embeddings=embeddings, metadatas=[{"path": p} for p in paths]
+            )
+
+    def delete(self, ids: list[str]) -> None:
+        if ids:
+            self.collection.delete(ids=ids)
+
+    def ids(self) -> set[str]:
+        return set(self.collection.get(include=[])["ids"])
+
+    def count(self) -> int:
+        return self.collection.count()
+
+    def query(self, embedding: list[float], n: int) -> list[tuple[str, float]]:
+        """The n nearest chunks as (chunk id, cosine similarity), best first."""
+        n = min(n, self.count())
+        if n <= 0:
+            return []
+        result = self.collection.query(query_embeddings=[embedding], n_results=n, include=["distances"])
+        return [(cid, 1.0 - dist) for cid, dist in zip(result["ids"][0], result["distances"][0])]
+
+
+@dataclass
+class SyncReport:
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    documents: int = 0
+    removed_documents: list[str] = field(default_factory=list)
+    changed_documents: list[str] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (path, what is wrong)
+    repaired: int = 0
+    seconds: float = 0.0
+
+    @property
+    def embedded(self) -> int:
+        return self.added + self.updated
+
+    def to_dict(self) -> dict:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "removed": self.removed,
+            "unchanged": self.unchanged,
+            "documents": self.documents,
+            "changed_documents": self.changed_documents,
+            "removed_documents": self.removed_documents,
+            "problems": [{"path": p, "problem": m} for p, m in self.problems],
+            "repaired": self.repaired,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def chunk_hash(chunk: Chunk, model: str) -> str:
+    return hashlib.sha256(f"{model}\n{chunk.embedded_text()}".encode()).hexdigest()[:16]
+
+
+class Index:
+    """The knowledge folder's indexes: SQLite (ledger + FTS5) and Chroma."""
+
+    def __init__(self, settings: Settings, db: sqlite_utils.Database | None = None,
+                 embedder: Embedder | None = None, vectors: VectorStore | None = None):
+        self.settings = settings
+        self.root = settings.knowledge_dir
+        self.db = db or open_db(settings.db_path)
+        self.embedder = embedder or Embedder(settings.embedding_model)
+        self._vectors = vectors
+
+    @property
+    def vectors(self) -> VectorStore:
+        if self._vectors is None:  # chromadb is slow to import; only when needed
+            self._vectors = VectorStore(self.settings)
+        return self._vectors
+
+    def _format(self) -> str:
+        return f"{INDEX_FORMAT}|{self.embedder.name}"
+
+    def _scan(self) -> dict[str, tuple[Path, bytes]]:
+        files = {}
+        for path in knowledge_files(self.root):
+            try:
+                data = path.read_bytes()
+            except OSError:
+                data = b""  # read_document reports it properly
+            files[path.relative_to(self.root).as_posix()] = (path, data)
+        return files
+
+    def is_stale(self) -> bool:
+        """Cheap check (hashes only, no model): does the index differ from the folder?"""
+        if get_meta(self.db, "index_format") != self._format():
+            return True
+        stored = {r["path"]: r["file_hash"] for r in self.db["documents"].rows}
+        current = {rel: file_hash(data) for rel, (_, data) in self._scan().items()}
+        broken = {rel for rel in current if rel in stored and current[rel] != stored[rel]}
+        return bool(set(stored) ^ set(current) or broken)
+
+    def sync(self, progress: Progress | None = None, repair: bool = True) -> SyncReport:
+        started = time.perf_counter()
+        report = SyncReport()
+        if get_meta(self.db, "embedding_model") not in (None, self.embedder.name):
+            self._forget_everything()  # other model, other vectors: start over
+        reread_all = get_meta(self.db, "index_format") != self._format()
+        if repair:
+            report.repaired = self._repair()
+
+        stored_docs = {r["path"]: r["file_hash"] for r in self.db["documents"].rows}
+        files = self._scan()
+        plans = []  # (document, all its chunks, chunks to embed, chunk ids to drop)
+        for rel, (path, data) in files.items():
+            if not reread_all and stored_docs.get(rel) == file_hash(data):
+                report.unchanged += self.db["chunks"].count_where("path = ?", [rel])
+                report.documents += 1
+                continue
+            try:
+                document = read_document(path, self.root)
+            except DocumentError as error:
+                report.problems.append((rel, str(error)))
+                log.warning("skipped %s: %s", rel, error)
+                continue
+            report.documents += 1
+            stored = {r["id"]: r["content_hash"] for r in self.db.query(
+                "SELECT id, content_hash FROM chunks WHERE path = ?", [rel])}
+            fresh = [(c, chunk_hash(c, self.embedder.name)) for c in document.chunks]
+            changed = [(c, h) for c, h in fresh if stored.get(c.id) != h]
+            gone = sorted(set(stored) - {c.id for c in document.chunks})
+            report.added += sum(1 for c, _ in changed if c.id not in stored)
+            report.updated += sum(1 for c, _ in changed if c.id in stored)
+            report.unchanged += len(fresh) - len(changed)
+            report.removed += len(gone)
+            if changed or gone or stored_docs.get(rel) != document.file_hash:
+                plans.append((document, fresh, changed, gone))
+                if changed or gone:
+                    report.changed_documents.append(rel)
+
+        total = sum(len(changed) for _, _, changed, _ in plans)
+        done = 0
+        for document, fresh, changed, gone in plans:
+            self._apply(document, fresh, changed, gone)
+            done += len(changed)
+            if progress and changed:
+                progress(done, total)
+
+        for rel in sorted(set(stored_docs) - set(files)):
+            report.removed += self._remove_document(rel)
+            report.removed_documents.append(rel)
+
+        set_meta(self.db, "index_format", self._format())
+        set_meta(self.db, "embedding_model", self.embedder.name)
+        set_meta(self.db, "synced_at", now())
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _apply(self, document: Document, fresh, changed, gone: list[str]) -> None:
+        if changed:
+            vectors = self.embedder.encode([c.embedded_text() for c, _ in changed])
+            self.vectors.upsert([c.id for c, _ in changed], vectors, [c.path for c, _ in changed])
+        self.vectors.delete(gone)
+        with self.db.conn:
+            self.db["documents"].upsert(
+                {
+                    "path": document.path,
+                    "title": document.title,
+                    "tags": json.dumps(document.tags),
+                    "owner": document.owner,
+                    "updated": document.updated,
+                    "url": document.url,
+                    "file_hash": document.file_hash,
+                    "synced_at": now(),
+                },
+                pk="path",
+            )
+            if gone:
+                self.db.execute(
+                    f"DELETE FROM chunks WHERE id IN ({','.join('?' * len(gone))})", gone
+                )
+            self.db["chunks"].upsert_all(
+                (
+                    {
+                        "id": c.id,
+                        "path": c.path,
+                        "ordinal": c.ordinal,
+                        "title": c.title,
+                        "heading": c.heading,
+                        "anchor": c.anchor,
+                        "text": c.text,
+                        "content_hash": h,
+                    }
+                    for c, h in fresh
+                ),
+                pk="id",
+            )
+
+    def _remove_document(self, rel: str) -> int:
+        ids = [r["id"] for r in self.db.query("SELECT id FROM chunks WHERE path = ?", [rel])]
+        self.vectors.delete(ids)
+        with self.db.conn:
+            self.db.execute("DELETE FROM chunks WHERE path = ?", [rel])
+            self.db.execute("DELETE FROM documents WHERE path = ?", [rel])
+        return len(ids)
+
+    def _repair(self) -> int:
+        """Make Chroma hold exactly the chunks SQLite lists (after a crash or a lost server).
+        Returns how many chunks were re-embedded or dropped."""
+        ledger = {r["id"] for r in self.db.query("SELECT id FROM chunks")}
+        if not ledger and not self.db["documents"].count:
+            return 0
+        present = self.vectors.ids()
+        orphans = sorted(present - ledger)
+        missing = sorted(ledger - present)
+        self.vectors.delete(orphans)
+        if missing:
+            # Forget the missing chunks and their documents' hashes: the sync that follows
+            # reads those documents again and embeds the chunks as new.
+            marks = ",".join("?" * len(missing))
+            with self.db.conn:
+                self.db.execute(
+                    f"UPDATE documents SET file_hash = '' WHERE path IN "
+                    f"(SELECT path FROM chunks WHERE id IN ({marks}))",
+                    missing,
+                )
+                self.db.execute(f"DELETE FROM chunks WHERE id IN ({marks})", missing)
+        return len(orphans) + len(missing)
+
+    def _forget_everything(self) -> None:
+        self.vectors.reset()
+        with self.db.conn:
+            self.db.execute("DELETE FROM chunks")
+            self.db.execute("DELETE FROM documents")
