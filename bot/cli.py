@@ -16,8 +16,8 @@ from rich.table import Table
 
 from bot.config import ConfigError, Settings, load_settings
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)  # no hard wraps: output stays greppable
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def settings_or_exit() -> Settings:
@@ -33,8 +33,12 @@ def settings_or_exit() -> Settings:
 def progress_bar(description: str):
     """A progress callback for long syncs, drawn on stderr; silent when nothing is embedded."""
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        console=err, transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
     ) as progress:
         task = None
 
@@ -155,13 +159,27 @@ def sync(as_json: bool):
 
 @kb.command(name="eval")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-k", "k", default=3, show_default=True, type=click.IntRange(1, 10),
-              help="A miss is a question whose expected document is not in the top K.")
+@click.option(
+    "-k",
+    "k",
+    default=3,
+    show_default=True,
+    type=click.IntRange(1, 10),
+    help="A miss is a question whose expected document is not in the top K.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--mode", type=click.Choice(["hybrid", "dense", "keyword"]), default="hybrid",
-              show_default=True, help="Which search to measure.")
-@click.option("--offtopic", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Questions the knowledge base cannot answer: report how many come back confident.")
+@click.option(
+    "--mode",
+    type=click.Choice(["hybrid", "dense", "keyword"]),
+    default="hybrid",
+    show_default=True,
+    help="Which search to measure.",
+)
+@click.option(
+    "--offtopic",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Questions the knowledge base cannot answer: report how many come back confident.",
+)
 def eval_(file: Path, k: int, as_json: bool, mode: str, offtopic: Path | None):
     """Measure retrieval on FILE: one {"question", "expected": [paths]} per line."""
     from bot.search.evaluate import EvalFileError, evaluate, read_questions
@@ -211,6 +229,55 @@ def print_eval(report, mode: str, file: Path, calibration: dict | None) -> None:
             f"{calibration['offtopic_confident']:.0%} of off-topic ones confident "
             f"(want 0%). Suggested OSPO_CONFIDENCE_THRESHOLD: {calibration['suggested']:.2f}."
         )
+
+
+VERDICT_STYLE = {"allowed": "green", "conditions": "cyan", "review": "yellow", "forbidden": "red"}
+
+
+@cli.command(name="license")
+@click.argument("text")
+@click.option(
+    "--use",
+    type=click.Choice(["contribute", "distribute", "saas", "internal"]),
+    help="Only this use (default: all four).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the verdicts as one JSON object.")
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Another policy file (default: knowledge/policy.yaml).",
+)
+def license_(text: str, use: str | None, as_json: bool, policy_path: Path | None):
+    """What our policy says about the license TEXT ("GPLv3", "Apache 2", "MIT OR Apache-2.0")."""
+    from bot import licenses
+
+    try:
+        policy = licenses.load_policy(policy_path or licenses.default_policy_path())
+        report = licenses.check(text, policy, use=use)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+        return
+    if report.unknown:
+        hint = f" Did you mean {', '.join(report.suggestions)}?" if report.suggestions else ""
+        out.print(
+            f"[yellow]Unknown license: {escape(text)}.{hint}[/yellow] "
+            "Treated as unknown: not allowed until the OSPO reviews it."
+        )
+    else:
+        names = "; ".join(f"{i.spdx_id} ({i.category})" for i in report.licenses)
+        out.print(f"[bold]{escape(report.expression)}[/bold]: {escape(names)}")
+    table = Table(show_header=True)
+    for column in ("use", "verdict", "why"):
+        table.add_column(column)
+    for name, verdict in report.verdicts.items():
+        style = VERDICT_STYLE.get(verdict.verdict, "")
+        table.add_row(name, f"[{style}]{escape(verdict.label)}[/{style}]", escape(verdict.reason))
+    out.print(table)
+    if report.unknown or any(v.verdict in {"review", "forbidden"} for v in report.verdicts.values()):
+        out.print("Need an exception? Ask the OSPO: /ospo approve (type: exception) or #ospo.")
 
 
 def main():

@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     chroma_port: int = Field(default=8000, ge=1, le=65535, alias="CHROMA_PORT")
     # Cosine similarity of the best passage below which the bot says it does not know.
     # The default is calibrated by `ospo-bot kb eval --offtopic` (see README).
-    confidence_threshold: float = Field(default=0.42, ge=0.0, le=1.0, alias="OSPO_CONFIDENCE_THRESHOLD")
+    confidence_threshold: float = Field(default=0.48, ge=0.0, le=1.0, alias="OSPO_CONFIDENCE_THRESHOLD")
     log_level: str = Field(default="WARNING", alias="OSPO_LOG_LEVEL")
 
     @field_validator("knowledge_dir")

@@ -174,8 +174,13 @@ def _lookup(text: str, policy: Policy) -> str | None:
     """One license as typed -> SPDX id (or NONE/NOASSERTION), or None if unrecognised."""
     t, low, key = _tables(), text.strip().lower(), _norm(text)
     own = {k.lower(): k for k in (*policy.licenses, *SPECIAL_IDS)}  # e.g. custom LicenseRef-...
-    return (own.get(low) or t.ids.get(low) or policy.aliases.get(key) or t.names.get(key)
-            or t.scancode_keys.get(low))
+    return (
+        own.get(low)
+        or t.ids.get(low)
+        or policy.aliases.get(key)
+        or t.names.get(key)
+        or t.scancode_keys.get(low)
+    )
 
 
 _OPERATOR = re.compile(r"(\(|\)|\s+(?:and|or|with)\s+|\s*/\s*)", re.IGNORECASE)
@@ -204,8 +209,12 @@ def _suggest(text: str, policy: Policy, limit: int = 5) -> list[str]:
     t = _tables()
     candidates = {**t.names, **t.ids, **policy.aliases}
     text = text[:100]
-    matches = [m for q in dict.fromkeys((text.strip().lower(), _norm(text))) if q
-               for m in difflib.get_close_matches(q, candidates, 10, 0.6)]
+    matches = [
+        m
+        for q in dict.fromkeys((text.strip().lower(), _norm(text)))
+        if q
+        for m in difflib.get_close_matches(q, candidates, 10, 0.6)
+    ]
     return list(dict.fromkeys(candidates[m] for m in matches))[:limit]
 
 
@@ -259,14 +268,14 @@ def resolve(text: str, policy: Policy | None = None) -> Resolution:
     if text.strip():
         try:
             tree = t.licensing.parse(_to_spdx(text, policy))
-        except Exception:  # the parser raises several types (even IndexError) on odd input
+        except Exception:  # noqa: BLE001 - the parser raises many types (even IndexError)
             tree = None
     if tree is None:
         unresolved = [text.strip()] if text.strip() else []
         return Resolution(text, None, [], True, unresolved, _suggest(text, policy) if unresolved else [])
     keys = list(dict.fromkeys(sym.key for sym in _leaves(tree)))
-    known = lambda k: k in t.scancode_category or k.lower() in t.ids or k in policy.licenses  # noqa: E731
-    unresolved = [k for k in keys if not (known(k) or k in SPECIAL_IDS)]
+    known = {*t.scancode_category, *policy.licenses, *SPECIAL_IDS}
+    unresolved = [k for k in keys if k not in known and k.lower() not in t.ids]
     infos = [_info(k, policy) for k in keys if k not in unresolved]
     suggestions = list(dict.fromkeys(s for k in unresolved for s in _suggest(k, policy)))[:5]
     unknown = bool(unresolved) or any(i.category == UNKNOWN for i in infos)
@@ -279,9 +288,14 @@ def _evaluate(node: Any, use: str, policy: Policy, infos: dict[str, LicenseInfo]
     if isinstance(node, LicenseSymbol) and not isinstance(node, LicenseWithExceptionSymbol):
         rule = policy.rule(node.key, infos[node.key].category, use)
         return VERDICTS.index(rule.verdict), node.key, rule
-    parts = [_evaluate(n, use, policy, infos) for n in
-             ((node.license_symbol, node.exception_symbol)
-              if isinstance(node, LicenseWithExceptionSymbol) else node.args)]
+    parts = [
+        _evaluate(n, use, policy, infos)
+        for n in (
+            (node.license_symbol, node.exception_symbol)
+            if isinstance(node, LicenseWithExceptionSymbol)
+            else node.args
+        )
+    ]
     pick = min if isinstance(node, OR) else max
     return pick(parts, key=lambda p: p[0])
 
@@ -298,15 +312,21 @@ def check(text: str, policy: Policy | None = None, use: str | None = None) -> Li
         if res.tree is None or res.unresolved:
             rule, decided_by = policy.categories[UNKNOWN].rules[u], None
             hint = f" Did you mean {', '.join(res.suggestions)}?" if res.suggestions else ""
-            what = (f"We could not recognise {', '.join(map(repr, res.unresolved))} as a license."
-                    if res.unresolved else "No license was given.")
+            what = (
+                f"We could not recognise {', '.join(repr(x[:60]) for x in res.unresolved)} as a license."
+                if res.unresolved
+                else "No license was given."
+            )
             reason = f"{what}{hint} {rule.reason}"
         else:
             _, decided_by, rule = _evaluate(res.tree, u, policy, infos)
             reason = rule.reason
             if len(infos) > 1:
-                how = ("is the most favourable option you may choose" if isinstance(res.tree, OR)
-                       else "is the least favourable part, so its terms decide")
+                how = (
+                    "is the most favourable option you may choose"
+                    if isinstance(res.tree, OR)
+                    else "is the least favourable part, so its terms decide"
+                )
                 reason = f"{decided_by} {how} in {res.expression}. {reason}"
         verdicts[u] = Verdict(u, rule.verdict, policy.verdict_labels[rule.verdict], reason, decided_by)
     return LicenseReport(res.input, res.expression, res.licenses, verdicts, res.unknown, res.suggestions)
@@ -342,7 +362,7 @@ def load_policy(path: str | Path) -> Policy:
 
     def rules(entry: dict, where: str, required: bool) -> dict[str, Rule]:
         found = {}
-        for key in set(entry) - {"description", "examples", "category", "name"}:
+        for key in sorted(set(entry) - {"description", "examples", "category", "name"}):
             if key not in uses:
                 fail(f"{where}.{key}", f"unknown use (uses are: {', '.join(uses)})")
         for u in uses:
@@ -351,7 +371,10 @@ def load_policy(path: str | Path) -> Policy:
                     fail(where, f"missing verdict for use {u!r}")
                 continue
             r = need(entry, u, where)
-            verdict, reason = need(r, "verdict", f"{where}.{u}", str), need(r, "reason", f"{where}.{u}", str)
+            verdict, reason = (
+                need(r, "verdict", f"{where}.{u}", str),
+                need(r, "reason", f"{where}.{u}", str),
+            )
             if verdict not in VERDICTS:
                 fail(f"{where}.{u}.verdict", f"{verdict!r} is not one of {', '.join(VERDICTS)}")
             found[u] = Rule(verdict, reason.strip())
@@ -363,8 +386,9 @@ def load_policy(path: str | Path) -> Policy:
         if not isinstance(entry, dict):
             fail(where, "expected a mapping")
         examples = tuple(str(e) for e in entry.get("examples", []))
-        categories[name] = Category(name, str(entry.get("description", "")), examples,
-                                    rules(entry, where, required=True))
+        categories[name] = Category(
+            name, str(entry.get("description", "")), examples, rules(entry, where, required=True)
+        )
     if UNKNOWN not in categories:
         fail("categories", f"missing required category {UNKNOWN!r}")
 
@@ -376,10 +400,15 @@ def load_policy(path: str | Path) -> Policy:
     t, licenses = _tables(), {}
     for spdx_id, entry in (data.get("licenses") or {}).items():
         where = f"licenses.{spdx_id}"
-        canonical = t.ids.get(str(spdx_id).lower()) or (spdx_id if str(spdx_id).startswith("LicenseRef-") else None)
+        canonical = t.ids.get(str(spdx_id).lower()) or (
+            spdx_id if str(spdx_id).startswith("LicenseRef-") else None
+        )
         if canonical is None:
             hint = difflib.get_close_matches(str(spdx_id).lower(), t.ids, 1)
-            fail(where, "not a known SPDX id" + (f" (did you mean {t.ids[hint[0]]}?)" if hint else ""))
+            fail(
+                where,
+                "not a known SPDX id" + (f" (did you mean {t.ids[hint[0]]}?)" if hint else ""),
+            )
         category = need(entry, "category", where, str)
         if category not in categories:
             fail(f"{where}.category", f"{category!r} is not a category")
@@ -412,11 +441,15 @@ def load_policy(path: str | Path) -> Policy:
         if not isinstance(value, int) or value < 0:
             fail(f"sla.{key}", "expected a whole number of business days")
 
-    return Policy(path, dict(uses), dict(verdict_labels), categories, dict(scancode), licenses,
-                  aliases, [dict(c) for c in clas], dict(auto), dict(sla))
-
-
-__all__ = [
-    "Category", "LicenseInfo", "LicenseReport", "LicenseRule", "Policy", "Resolution", "Rule",
-    "Verdict", "VERDICTS", "check", "default_policy_path", "load_policy", "resolve",
-]
+    return Policy(
+        path,
+        dict(uses),
+        dict(verdict_labels),
+        categories,
+        dict(scancode),
+        licenses,
+        aliases,
+        [dict(c) for c in clas],
+        dict(auto),
+        dict(sla),
+    )

@@ -76,11 +76,20 @@ CASES = [
     ("busl", "BUSL-1.1", ["source-available"], SOURCE_AVAILABLE),
     ("Elastic License", "Elastic-2.0", ["source-available"], SOURCE_AVAILABLE),
     ("Elastic-2.0", "Elastic-2.0", ["source-available"], SOURCE_AVAILABLE),
-    ("commons clause", "LicenseRef-scancode-commons-clause", ["source-available"], SOURCE_AVAILABLE),
+    (
+        "commons clause",
+        "LicenseRef-scancode-commons-clause",
+        ["source-available"],
+        SOURCE_AVAILABLE,
+    ),
     ("CC-BY-NC-4.0", "CC-BY-NC-4.0", ["source-available"], SOURCE_AVAILABLE),
     ("CC-BY-NC-SA-4.0", "CC-BY-NC-SA-4.0", ["source-available"], SOURCE_AVAILABLE),
-    ("PolyForm-Noncommercial-1.0.0", "PolyForm-Noncommercial-1.0.0", ["source-available"],
-     SOURCE_AVAILABLE),
+    (
+        "PolyForm-Noncommercial-1.0.0",
+        "PolyForm-Noncommercial-1.0.0",
+        ["source-available"],
+        SOURCE_AVAILABLE,
+    ),
     ("proprietary", "LicenseRef-scancode-proprietary-license", ["commercial"], COMMERCIAL),
     ("no license", "NONE", ["unknown"], UNKNOWN),
     ("none", "NONE", ["unknown"], UNKNOWN),
@@ -90,23 +99,55 @@ CASES = [
     ("MIT OR Apache-2.0", "MIT OR Apache-2.0", ["permissive", "permissive"], PERMISSIVE),
     ("MIT/Apache-2.0", "MIT OR Apache-2.0", ["permissive", "permissive"], PERMISSIVE),
     ("MIT OR GPL-3.0-only", "MIT OR GPL-3.0-only", ["permissive", "strong-copyleft"], PERMISSIVE),
-    ("GPLv3 OR Apache 2", "GPL-3.0-only OR Apache-2.0", ["strong-copyleft", "permissive"],
-     PERMISSIVE),
+    (
+        "GPLv3 OR Apache 2",
+        "GPL-3.0-only OR Apache-2.0",
+        ["strong-copyleft", "permissive"],
+        PERMISSIVE,
+    ),
     ("MIT AND GPL-3.0-only", "MIT AND GPL-3.0-only", ["permissive", "strong-copyleft"], STRONG),
-    ("mit and (bsd-2-clause or isc)", "MIT AND (BSD-2-Clause OR ISC)",
-     ["permissive", "permissive", "permissive"], PERMISSIVE),
-    ("GPL-2.0 WITH Classpath-exception-2.0", "GPL-2.0-only WITH Classpath-exception-2.0",
-     ["strong-copyleft", "weak-copyleft"], STRONG),
-    ("Apache-2.0 WITH Commons-Clause", "Apache-2.0 WITH LicenseRef-scancode-commons-clause",
-     ["permissive", "source-available"], SOURCE_AVAILABLE),
-    ("Apache-2.0 WITH LLVM-exception", "Apache-2.0 WITH LLVM-exception",
-     ["permissive", "permissive"], PERMISSIVE),
-    ("LGPL-2.1 or later AND MIT", "LGPL-2.1-or-later AND MIT", ["weak-copyleft", "permissive"],
-     WEAK),
-    ("AGPL-3.0-only OR MIT", "AGPL-3.0-only OR MIT", ["network-copyleft", "permissive"],
-     PERMISSIVE),
-    ("SSPL-1.0 OR AGPL-3.0-only", "SSPL-1.0 OR AGPL-3.0-only",
-     ["source-available", "network-copyleft"], ("allowed", "forbidden", "forbidden", "review")),
+    (
+        "mit and (bsd-2-clause or isc)",
+        "MIT AND (BSD-2-Clause OR ISC)",
+        ["permissive", "permissive", "permissive"],
+        PERMISSIVE,
+    ),
+    (
+        "GPL-2.0 WITH Classpath-exception-2.0",
+        "GPL-2.0-only WITH Classpath-exception-2.0",
+        ["strong-copyleft", "weak-copyleft"],
+        STRONG,
+    ),
+    (
+        "Apache-2.0 WITH Commons-Clause",
+        "Apache-2.0 WITH LicenseRef-scancode-commons-clause",
+        ["permissive", "source-available"],
+        SOURCE_AVAILABLE,
+    ),
+    (
+        "Apache-2.0 WITH LLVM-exception",
+        "Apache-2.0 WITH LLVM-exception",
+        ["permissive", "permissive"],
+        PERMISSIVE,
+    ),
+    (
+        "LGPL-2.1 or later AND MIT",
+        "LGPL-2.1-or-later AND MIT",
+        ["weak-copyleft", "permissive"],
+        WEAK,
+    ),
+    (
+        "AGPL-3.0-only OR MIT",
+        "AGPL-3.0-only OR MIT",
+        ["network-copyleft", "permissive"],
+        PERMISSIVE,
+    ),
+    (
+        "SSPL-1.0 OR AGPL-3.0-only",
+        "SSPL-1.0 OR AGPL-3.0-only",
+        ["source-available", "network-copyleft"],
+        ("allowed", "forbidden", "forbidden", "review"),
+    ),
 ]
 
 
@@ -117,7 +158,7 @@ def test_resolve_and_check(policy, text, expression, categories, verdicts):
     assert [lic.category for lic in res.licenses] == categories
     assert not res.unresolved
     report = check(text, policy)
-    assert {u: v.verdict for u, v in report.verdicts.items()} == dict(zip(USES, verdicts))
+    assert {u: v.verdict for u, v in report.verdicts.items()} == dict(zip(USES, verdicts, strict=True))
     for v in report.verdicts.values():
         assert v.label == policy.verdict_labels[v.verdict]
         assert v.reason.strip()
@@ -161,8 +202,13 @@ def test_license_override_reason_is_used(policy):
 
 @pytest.mark.parametrize(
     "text,suggestion",
-    [("Apche 2.0", "Apache-2.0"), ("GPL-3.0-onyl", "GPL-3.0-only"), ("Mozila Public 2.0", "MPL-2.0"),
-     ("BSD-3-Clase", "BSD-3-Clause"), ("Elastc", "Elastic-2.0")],
+    [
+        ("Apche 2.0", "Apache-2.0"),
+        ("GPL-3.0-onyl", "GPL-3.0-only"),
+        ("Mozila Public 2.0", "MPL-2.0"),
+        ("BSD-3-Clase", "BSD-3-Clause"),
+        ("Elastc", "Elastic-2.0"),
+    ],
 )
 def test_unknown_input_gets_suggestions(policy, text, suggestion):
     report = check(text, policy)
@@ -173,12 +219,25 @@ def test_unknown_input_gets_suggestions(policy, text, suggestion):
     assert "Did you mean" in report.verdicts["distribute"].reason
 
 
-@pytest.mark.parametrize("text", ["", "   ", "()", "MIT OR", "AND", "MIT AND (", "MIT OR OR ISC", "x WITH y WITH z",
-                                  "MIT OR my-own-thing", "see LICENSE file"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "()",
+        "MIT OR",
+        "AND",
+        "MIT AND (",
+        "MIT OR OR ISC",
+        "x WITH y WITH z",
+        "MIT OR my-own-thing",
+        "see LICENSE file",
+    ],
+)
 def test_garbage_is_unknown_and_never_allowed(policy, text):
     report = check(text, policy)
     assert report.unknown
-    assert {u: v.verdict for u, v in report.verdicts.items()} == dict(zip(USES, UNKNOWN))
+    assert {u: v.verdict for u, v in report.verdicts.items()} == dict(zip(USES, UNKNOWN, strict=True))
 
 
 def test_partly_unknown_expression_is_unknown(policy):
@@ -196,8 +255,12 @@ def test_to_dict_is_json_ready(policy):
     d = check("MIT OR Apache-2.0", policy).to_dict()
     json.dumps(d)
     assert set(d) == {"input", "expression", "licenses", "verdicts", "unknown", "suggestions"}
-    assert d["licenses"][0] == {"spdx_id": "MIT", "name": "MIT License", "category": "permissive",
-                                "osi_approved": True}
+    assert d["licenses"][0] == {
+        "spdx_id": "MIT",
+        "name": "MIT License",
+        "category": "permissive",
+        "osi_approved": True,
+    }
     assert set(d["verdicts"]) == set(USES)
     assert set(d["verdicts"]["saas"]) == {"verdict", "label", "reason"}
 
@@ -217,11 +280,18 @@ def test_check_without_policy_uses_default():
 
 def test_default_policy_content(policy):
     assert list(policy.uses) == list(USES)
-    assert policy.verdict_labels == {"allowed": "allowed", "conditions": "allowed with conditions",
-                                     "review": "needs OSPO review", "forbidden": "not allowed"}
-    assert policy.sla == {"first_response_business_days": 2, "contribute_decision_business_days": 5,
-                          "release_decision_business_days": 15,
-                          "copyright_release_business_days": 10}
+    assert policy.verdict_labels == {
+        "allowed": "allowed",
+        "conditions": "allowed with conditions",
+        "review": "needs OSPO review",
+        "forbidden": "not allowed",
+    }
+    assert policy.sla == {
+        "first_response_business_days": 2,
+        "contribute_decision_business_days": 5,
+        "release_decision_business_days": 15,
+        "copyright_release_business_days": 10,
+    }
     auto = policy.auto_approve["contribute"]
     assert auto["max_changed_lines"] == 100 and auto["security_fix"] is False
     assert auto["change_kinds"] == ["bugfix", "docs", "tests"]
@@ -259,6 +329,7 @@ def _set(keys, value):
         for k in keys[:-1]:
             data = data[k]
         data[keys[-1]] = value
+
     return mutate
 
 
@@ -267,6 +338,7 @@ def _delete(keys):
         for k in keys[:-1]:
             data = data[k]
         del data[keys[-1]]
+
     return mutate
 
 
@@ -275,32 +347,54 @@ def _delete(keys):
     [
         (_delete(["uses"]), "missing required key 'uses'"),
         (_set(["verdicts", "maybe"], "maybe"), "verdicts: must have exactly the keys"),
-        (_set(["categories", "permissive", "distribute", "verdict"], "sure"),
-         "categories.permissive.distribute.verdict: 'sure' is not one of"),
-        (_delete(["categories", "weak-copyleft", "saas"]),
-         "categories.weak-copyleft: missing verdict for use 'saas'"),
-        (_set(["categories", "permissive", "shipping"], {"verdict": "allowed", "reason": "x"}),
-         "categories.permissive.shipping: unknown use"),
-        (_delete(["categories", "strong-copyleft", "internal", "reason"]),
-         "categories.strong-copyleft.internal: missing required key 'reason'"),
-        (_set(["categories", "permissive", "internal"], "allowed"),
-         "categories.permissive.internal: expected dict"),
+        (
+            _set(["categories", "permissive", "distribute", "verdict"], "sure"),
+            "categories.permissive.distribute.verdict: 'sure' is not one of",
+        ),
+        (
+            _delete(["categories", "weak-copyleft", "saas"]),
+            "categories.weak-copyleft: missing verdict for use 'saas'",
+        ),
+        (
+            _set(["categories", "permissive", "shipping"], {"verdict": "allowed", "reason": "x"}),
+            "categories.permissive.shipping: unknown use",
+        ),
+        (
+            _delete(["categories", "strong-copyleft", "internal", "reason"]),
+            "categories.strong-copyleft.internal: missing required key 'reason'",
+        ),
+        (
+            _set(["categories", "permissive", "internal"], "allowed"),
+            "categories.permissive.internal: expected dict",
+        ),
         (_delete(["categories", "unknown"]), "missing required category 'unknown'"),
-        (_set(["scancode_categories", "Copyleft"], "copyleft"),
-         "scancode_categories.Copyleft: 'copyleft' is not a category"),
-        (_set(["licenses", "SSPL-1.0", "category"], "source-avail"),
-         "licenses.SSPL-1.0.category: 'source-avail' is not a category"),
-        (_set(["licenses", "Apache-2.1"], {"category": "permissive"}),
-         "licenses.Apache-2.1: not a known SPDX id (did you mean"),
+        (
+            _set(["scancode_categories", "Copyleft"], "copyleft"),
+            "scancode_categories.Copyleft: 'copyleft' is not a category",
+        ),
+        (
+            _set(["licenses", "SSPL-1.0", "category"], "source-avail"),
+            "licenses.SSPL-1.0.category: 'source-avail' is not a category",
+        ),
+        (
+            _set(["licenses", "Apache-2.1"], {"category": "permissive"}),
+            "licenses.Apache-2.1: not a known SPDX id (did you mean",
+        ),
         (_set(["aliases", "gplv4"], "GPL-4.0"), "aliases.gplv4: 'GPL-4.0' is not a known SPDX id"),
         (_set(["aliases", "GPL v3"], "MIT"), "clashes with alias"),
         (_delete(["clas"]), "missing required key 'clas'"),
-        (_set(["clas", "preapproved"], [{"name": "Foo CLA"}]),
-         "clas.preapproved[0]: missing required key 'id'"),
-        (_set(["auto_approve", "contribute", "categories"], ["permissive", "gpl"]),
-         "auto_approve.contribute.categories: 'gpl' is not a category"),
-        (_set(["auto_approve", "contribute", "max_changed_lines"], "100"),
-         "auto_approve.contribute.max_changed_lines: expected int"),
+        (
+            _set(["clas", "preapproved"], [{"name": "Foo CLA"}]),
+            "clas.preapproved[0]: missing required key 'id'",
+        ),
+        (
+            _set(["auto_approve", "contribute", "categories"], ["permissive", "gpl"]),
+            "auto_approve.contribute.categories: 'gpl' is not a category",
+        ),
+        (
+            _set(["auto_approve", "contribute", "max_changed_lines"], "100"),
+            "auto_approve.contribute.max_changed_lines: expected int",
+        ),
         (_set(["sla", "first_response_business_days"], -1), "sla.first_response_business_days"),
     ],
 )
@@ -327,9 +421,16 @@ def test_policy_not_a_mapping(tmp_path):
 
 
 def test_custom_policy_changes_verdicts(tmp_path):
-    path = _write(tmp_path, _set(["licenses", "GPL-3.0-only"], {
-        "category": "strong-copyleft",
-        "distribute": {"verdict": "forbidden", "reason": "Never ship GPL-3.0 here."}}))
+    path = _write(
+        tmp_path,
+        _set(
+            ["licenses", "GPL-3.0-only"],
+            {
+                "category": "strong-copyleft",
+                "distribute": {"verdict": "forbidden", "reason": "Never ship GPL-3.0 here."},
+            },
+        ),
+    )
     custom = load_policy(path)
     assert check("GPLv3", custom).verdicts["distribute"].verdict == "forbidden"
     assert check("GPL-2.0-only", custom).verdicts["distribute"].verdict == "review"
@@ -339,6 +440,7 @@ def test_custom_license_ref_and_alias(tmp_path):
     def mutate(data):
         data["licenses"]["LicenseRef-acme-eula"] = {"category": "commercial", "name": "ACME EULA"}
         data["aliases"]["acme eula"] = "LicenseRef-acme-eula"
+
     custom = load_policy(_write(tmp_path, mutate))
     res = resolve("ACME EULA", custom)
     assert res.expression == "LicenseRef-acme-eula"
@@ -367,8 +469,21 @@ def test_arbitrary_text_never_raises_and_unresolvable_is_never_allowed(text):
         assert all(v.verdict != "allowed" for v in report.verdicts.values())
 
 
-_OPERANDS = st.sampled_from(["MIT", "Apache-2.0", "GPL-3.0-only", "AGPL-3.0-only", "SSPL-1.0",
-                             "MPL-2.0", "CC0-1.0", "NONE", "gplv3", "apache 2", "zzz-unknown"])
+_OPERANDS = st.sampled_from(
+    [
+        "MIT",
+        "Apache-2.0",
+        "GPL-3.0-only",
+        "AGPL-3.0-only",
+        "SSPL-1.0",
+        "MPL-2.0",
+        "CC0-1.0",
+        "NONE",
+        "gplv3",
+        "apache 2",
+        "zzz-unknown",
+    ]
+)
 
 
 @settings(max_examples=100, deadline=None)

@@ -18,8 +18,7 @@ def calibration_report(kb, answerable, unanswerable) -> dict:
         docs = kb.search(item.question, k=1).documents
         if docs:
             (right if docs[0].path in item.expected else wrong).append(docs[0].similarity)
-    offtopic = [d[0].similarity if (d := kb.search(q.question, k=1).documents) else 0.0
-                for q in unanswerable]
+    offtopic = [d[0].similarity if (d := kb.search(q.question, k=1).documents) else 0.0 for q in unanswerable]
     threshold = kb.settings.confidence_threshold
     floor = max(offtopic, default=0.0) + MARGIN
     candidates = sorted({round(s, 2) for s in right + wrong if s >= floor} | {round(floor, 2)})

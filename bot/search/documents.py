@@ -16,8 +16,8 @@ from pathlib import Path
 import yaml
 
 # all-MiniLM-L6-v2 reads 256 word pieces; ~1.3 pieces a word plus the title and
-# heading we prepend leaves room for about 150 words of section text.
-MAX_CHUNK_WORDS = 150
+# heading we prepend leaves room for ~150 words; 100 measured best (bench/retrieval.py).
+MAX_CHUNK_WORDS = 100
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
@@ -99,7 +99,7 @@ def split_front_matter(text: str) -> tuple[dict, str]:
         raise DocumentError(f"front matter is not valid YAML: {error}".splitlines()[0]) from None
     if not isinstance(meta, dict):
         raise DocumentError("front matter must be a YAML mapping of keys (title, tags, ...)")
-    return meta, text[match.end():]
+    return meta, text[match.end() :]
 
 
 def _as_text(value) -> str | None:
@@ -240,18 +240,19 @@ def _has_words(text: str) -> bool:
     return bool(re.search(r"\w{2,}", text))
 
 
-def chunk_document(document: Document, max_words: int = MAX_CHUNK_WORDS) -> list[Chunk]:
+def chunk_document(document: Document, max_words: int | None = None) -> list[Chunk]:
+    max_words = max_words or MAX_CHUNK_WORDS
     chunks: list[Chunk] = []
     seen: dict[str, int] = {}
     for headings, text in _sections(document.body, document.title):
+        if not _has_words(plain_text(text)):
+            continue
         anchor = slugify(headings[-1]) if headings else "top"
         if anchor in seen:  # a repeated heading gets -1, -2, ... as on GitHub
             seen[anchor] += 1
             anchor = f"{anchor}-{seen[anchor]}"
         else:
             seen[anchor] = 0
-        if not _has_words(plain_text(text)):
-            continue
         for number, piece in enumerate(split_paragraphs(text, max_words)):
             chunks.append(
                 Chunk(
@@ -274,6 +275,6 @@ def knowledge_files(root: Path) -> list[Path]:
         relative = path.relative_to(root)
         if any(part.startswith(".") for part in relative.parts):
             continue
-        if path.is_file():
+        if path.is_file() or path.is_symlink():  # a dangling link is reported, not skipped
             files.append(path)
     return sorted(files)

@@ -70,8 +70,7 @@ def read_questions(path: Path, need_expected: bool = True) -> list[Question]:
             raise EvalFileError(f'{where}: expected {{"question": "...", "expected": ["path.md"]}}')
         expected = item.get("expected", [])
         if need_expected and (
-            not isinstance(expected, list) or not expected
-            or not all(isinstance(p, str) for p in expected)
+            not isinstance(expected, list) or not expected or not all(isinstance(p, str) for p in expected)
         ):
             raise EvalFileError(f'{where}: "expected" must be a non-empty list of paths')
         questions.append(Question(item["question"], list(expected) if need_expected else []))
@@ -80,8 +79,7 @@ def read_questions(path: Path, need_expected: bool = True) -> list[Question]:
     return questions
 
 
-def evaluate(questions: Iterable[Question], rank: Callable[[str], list[str]],
-             k: int = 3) -> EvalReport:
+def evaluate(questions: Iterable[Question], rank: Callable[[str], list[str]], k: int = 3) -> EvalReport:
     """rank(question) -> document paths, best first (at least 10 when there are)."""
     report = EvalReport(k=k)
     hits = {1: 0, 3: 0, 5: 0, k: 0}

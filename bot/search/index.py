@@ -41,29 +41,40 @@ EMBED_BATCH = 64
 Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
 
 
+_MODELS: dict[str, object] = {}  # one loaded model per name, shared by every Index in the process
+
+
 class Embedder:
     """A sentence-transformers model, loaded on first use (loading takes a few seconds)."""
 
     def __init__(self, model: str):
         self.name = model
-        self._model = None
+        self.encoded = 0  # texts embedded by this instance: sync's "nothing re-embedded" is checkable
+
+    @property
+    def loaded(self) -> bool:
+        return self.name in _MODELS
 
     def load(self):
-        if self._model is None:
+        if self.name not in _MODELS:
             if Path(self.name).is_dir():
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local folder needs no hub
+            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
 
+            transformers_logging.disable_progress_bar()
             try:
-                self._model = SentenceTransformer(self.name, device="cpu")
+                _MODELS[self.name] = SentenceTransformer(self.name, device="cpu")
             except Exception as error:  # the library raises many kinds; all mean the same here
                 raise RuntimeError(
                     f"cannot load the embedding model {self.name!r}: {error}. "
                     "Set OSPO_EMBEDDING_MODEL to a sentence-transformers model folder or name."
                 ) from None
-        return self._model
+        return _MODELS[self.name]
 
     def encode(self, texts: list[str]) -> list[list[float]]:
+        self.encoded += len(texts)
         vectors = self.load().encode(
             texts, batch_size=EMBED_BATCH, normalize_embeddings=True, convert_to_numpy=True
         )
@@ -84,9 +95,7 @@ class VectorStore:
             )
             self.where = f"Chroma server {settings.chroma_host}:{settings.chroma_port}"
         else:
-            self.client = chromadb.PersistentClient(
-                path=str(settings.chroma_path), settings=chroma_settings
-            )
+            self.client = chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
             self.where = str(settings.chroma_path)
         self.name = collection
         self.collection = self._open()
@@ -106,9 +115,7 @@ class VectorStore:
 
     def upsert(self, ids: list[str], embeddings: list[list[float]], paths: list[str]) -> None:
         if ids:
-            self.collection.upsert(
-                ids=ids, embeddings=embeddings, metadatas=[{"path": p} for p in paths]
-            )
+            self.collection.upsert(ids=ids, embeddings=embeddings, metadatas=[{"path": p} for p in paths])
 
     def delete(self, ids: list[str]) -> None:
         if ids:
@@ -126,7 +133,7 @@ class VectorStore:
         if n <= 0:
             return []
         result = self.collection.query(query_embeddings=[embedding], n_results=n, include=["distances"])
-        return [(cid, 1.0 - dist) for cid, dist in zip(result["ids"][0], result["distances"][0])]
+        return [(cid, 1.0 - dist) for cid, dist in zip(result["ids"][0], result["distances"][0], strict=True)]
 
 
 @dataclass
@@ -168,8 +175,13 @@ def chunk_hash(chunk: Chunk, model: str) -> str:
 class Index:
     """The knowledge folder's indexes: SQLite (ledger + FTS5) and Chroma."""
 
-    def __init__(self, settings: Settings, db: sqlite_utils.Database | None = None,
-                 embedder: Embedder | None = None, vectors: VectorStore | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        db: sqlite_utils.Database | None = None,
+        embedder: Embedder | None = None,
+        vectors: VectorStore | None = None,
+    ):
         self.settings = settings
         self.root = settings.knowledge_dir
         self.db = db or open_db(settings.db_path)
@@ -228,8 +240,10 @@ class Index:
                 log.warning("skipped %s: %s", rel, error)
                 continue
             report.documents += 1
-            stored = {r["id"]: r["content_hash"] for r in self.db.query(
-                "SELECT id, content_hash FROM chunks WHERE path = ?", [rel])}
+            stored = {
+                r["id"]: r["content_hash"]
+                for r in self.db.query("SELECT id, content_hash FROM chunks WHERE path = ?", [rel])
+            }
             fresh = [(c, chunk_hash(c, self.embedder.name)) for c in document.chunks]
             changed = [(c, h) for c, h in fresh if stored.get(c.id) != h]
             gone = sorted(set(stored) - {c.id for c in document.chunks})
@@ -280,9 +294,7 @@ class Index:
                 pk="path",
             )
             if gone:
-                self.db.execute(
-                    f"DELETE FROM chunks WHERE id IN ({','.join('?' * len(gone))})", gone
-                )
+                self.db.execute(f"DELETE FROM chunks WHERE id IN ({','.join('?' * len(gone))})", gone)
             self.db["chunks"].upsert_all(
                 (
                     {

@@ -37,18 +37,29 @@ class KnowledgeBase:
     def search(self, question: str, k: int = 5) -> SearchResult:
         return self.retriever.search(clean_question(question), k=k)
 
-    def ask(self, question: str, *, user: str | None = None, channel: str | None = None,
-            source: str = "cli", record: bool = True) -> Answer:
+    def ask(
+        self,
+        question: str,
+        *,
+        user: str | None = None,
+        channel: str | None = None,
+        source: str = "cli",
+        record: bool = True,
+    ) -> Answer:
         question = clean_question(question)
         result = self.retriever.search(question, k=1 + 2)
-        documents = {
-            row["path"]: row
-            for row in self.db.query(
-                f"SELECT path, url, updated FROM documents WHERE path IN "
-                f"({','.join('?' * len(result.documents))})",
-                [d.path for d in result.documents],
-            )
-        } if result.documents else {}
+        documents = (
+            {
+                row["path"]: row
+                for row in self.db.query(
+                    f"SELECT path, url, updated FROM documents WHERE path IN "
+                    f"({','.join('?' * len(result.documents))})",
+                    [d.path for d in result.documents],
+                )
+            }
+            if result.documents
+            else {}
+        )
         answer = build_answer(result, self.settings.confidence_threshold, documents)
         if record:
             self.record(answer, user=user, channel=channel, source=source)
@@ -57,18 +68,22 @@ class KnowledgeBase:
     def record(self, answer: Answer, *, user: str | None, channel: str | None, source: str) -> int:
         top = answer.sources[0] if answer.sources else None
         with self.db.conn:
-            return self.db["questions"].insert(
-                {
-                    "asked_at": now(),
-                    "user": user,
-                    "channel": channel,
-                    "question": answer.question,
-                    "confident": int(answer.confident),
-                    "top_score": top.score if top else None,
-                    "top_path": top.path if top else None,
-                    "source": source,
-                }
-            ).last_pk
+            return (
+                self.db["questions"]
+                .insert(
+                    {
+                        "asked_at": now(),
+                        "user": user,
+                        "channel": channel,
+                        "question": answer.question,
+                        "confident": int(answer.confident),
+                        "top_score": top.score if top else None,
+                        "top_path": top.path if top else None,
+                        "source": source,
+                    }
+                )
+                .last_pk
+            )
 
 
 def clean_question(question: str) -> str:

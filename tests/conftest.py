@@ -1,0 +1,163 @@
+"""Shared fixtures: the real model (loaded once), real SQLite and Chroma in temp dirs,
+and a real Chroma server on loopback for the server-mode tests."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from bot.config import REPO_KNOWLEDGE_DIR, load_settings
+from bot.search.index import Embedder, Index
+from bot.search.knowledge_base import KnowledgeBase
+
+DATA = Path(__file__).parent / "data"
+PUBLIC_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "ospo-public"
+
+
+@pytest.fixture(scope="session")
+def model_name() -> str:
+    name = load_settings().embedding_model
+    Embedder(name).load()  # once per session; every Index shares it
+    return name
+
+
+def write_docs(folder: Path, docs: dict[str, str]) -> Path:
+    for relative, text in docs.items():
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return folder
+
+
+SMALL_KB = {
+    "contributing/trivial.md": """
+        ---
+        title: Trivial contributions
+        tags: [contributing]
+        owner: OSPO
+        updated: 2026-10-01
+        url: https://handbook.example.com/trivial
+        ---
+        # Trivial contributions
+
+        Small fixes to outside projects need no approval.
+
+        ## What counts as trivial
+
+        A typo fix, a documentation fix or a bug fix of at most 100 changed lines is trivial.
+        It must not add a feature and must not contain confidential code.
+
+        ## Features are not trivial
+
+        A new feature always needs approval from the OSPO, whatever its size.
+        """,
+    "cla/dco.md": """
+        ---
+        title: Signing off commits with the DCO
+        tags: [cla, dco]
+        ---
+        # Signing off commits with the DCO
+
+        ## How to sign off
+
+        Use git commit -s with your company email so that each commit carries a
+        Signed-off-by line. The Developer Certificate of Origin needs no approval.
+        """,
+    "using/agpl.md": """
+        # Network copyleft licenses
+
+        ## AGPL in services
+
+        Software under the GNU Affero General Public License (AGPL-3.0) is not allowed in our
+        software-as-a-service products or in anything we distribute to customers.
+        """,
+}
+
+
+@pytest.fixture
+def small_kb_dir(tmp_path) -> Path:
+    return write_docs(tmp_path / "knowledge", SMALL_KB)
+
+
+@pytest.fixture
+def make_kb(tmp_path, model_name):
+    """make_kb(knowledge_dir, **env) -> a KnowledgeBase over real SQLite + Chroma in tmp_path."""
+
+    def make(knowledge_dir: Path, data_dir: Path | None = None, **env) -> KnowledgeBase:
+        settings = load_settings(
+            OSPO_KNOWLEDGE_DIR=knowledge_dir,
+            OSPO_DATA_DIR=data_dir or tmp_path / "data",
+            OSPO_EMBEDDING_MODEL=model_name,
+            **env,
+        )
+        return KnowledgeBase(settings, index=Index(settings))
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def handbook_kb(tmp_path_factory, model_name) -> KnowledgeBase:
+    """The bundled handbook, synced once per session."""
+    settings = load_settings(
+        OSPO_KNOWLEDGE_DIR=REPO_KNOWLEDGE_DIR,
+        OSPO_DATA_DIR=tmp_path_factory.mktemp("handbook"),
+        OSPO_EMBEDDING_MODEL=model_name,
+    )
+    kb = KnowledgeBase(settings)
+    kb.sync()
+    return kb
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(check, timeout: float, what: str) -> None:
+    """Poll check() until it is true; fail with `what` after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"gave up waiting for {what}")
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    """A real Chroma server (`chroma run`, shipped with chromadb) on loopback."""
+    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
+    if chroma is None:
+        pytest.fail("the chroma command is missing: reinstall chromadb")
+    port = free_port()
+    folder = tmp_path_factory.mktemp("chroma-server")
+    log = open(folder / "server.log", "wb")
+    process = subprocess.Popen(
+        [chroma, "run", "--path", str(folder / "data"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+    def healthy() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"chroma run exited: {(folder / 'server.log').read_text()[-2000:]}")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
+            return True
+        except OSError:
+            return False
+
+    wait_until(healthy, 60, "the Chroma server to answer its heartbeat")
+    yield {"CHROMA_HOST": "127.0.0.1", "CHROMA_PORT": port}
+    process.terminate()
+    process.wait(timeout=20)
+    log.close()

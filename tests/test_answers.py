@@ -1,0 +1,104 @@
+"""Hybrid search and answers over a small real index: the right passage, quoted verbatim,
+with its source; the vocabulary of the field; I-don't-know when nothing fits."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.search.answer import trim_passage
+from bot.search.retrieve import keyword_query
+from bot.search.vocabulary import expand
+
+
+@pytest.fixture
+def kb(make_kb, small_kb_dir):
+    kb = make_kb(small_kb_dir)
+    kb.sync()
+    return kb
+
+
+def test_answer_quotes_the_passage_verbatim_with_its_source(kb):
+    answer = kb.ask("how many changed lines can a trivial typo fix have?")
+    assert answer.confident
+    top = answer.sources[0]
+    assert (top.path, top.title, top.heading) == (
+        "contributing/trivial.md",
+        "Trivial contributions",
+        "What counts as trivial",
+    )
+    assert top.url == "https://handbook.example.com/trivial" and top.updated == "2026-10-01"
+    assert top.location == "https://handbook.example.com/trivial#what-counts-as-trivial"
+    section = kb.db.execute(
+        "SELECT text FROM chunks WHERE id = ?", ["contributing/trivial.md#what-counts-as-trivial~0"]
+    ).fetchone()[0]
+    assert answer.answer == answer.quote == section
+    assert len(answer.sources) == 3
+
+
+def test_answers_are_recorded(kb):
+    kb.ask("can we use AGPL code in our SaaS?", user="U123", channel="C9", source="slack")
+    kb.ask("whats for lunch today", source="cli")
+    rows = list(kb.db.query("SELECT * FROM questions ORDER BY id"))
+    assert [r["question"] for r in rows] == ["can we use AGPL code in our SaaS?", "whats for lunch today"]
+    assert rows[0]["user"] == "U123" and rows[0]["channel"] == "C9" and rows[0]["source"] == "slack"
+    assert rows[0]["top_path"] == "using/agpl.md" and rows[0]["confident"] == 1
+    assert rows[1]["confident"] == 0 and rows[1]["asked_at"]
+
+
+@pytest.mark.parametrize(
+    "question", ["what's for lunch", "how do I reset my VPN password", "book a meeting room for friday"]
+)
+def test_off_topic_questions_are_not_confident(kb, question):
+    answer = kb.ask(question)
+    assert not answer.confident
+    assert answer.quote is None and "not sure" in answer.answer
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("do I need to sign off with DCO", "cla/dco.md"),
+        ("agpl in a saas product?", "using/agpl.md"),
+        ("is a small PR ok without asking", "contributing/trivial.md"),
+    ],
+)
+def test_field_vocabulary_finds_the_document(kb, question, expected):
+    assert kb.search(question).documents[0].path == expected
+
+
+def test_each_half_alone_and_fused(kb):
+    question = "sign off commits"
+    for mode in ("dense", "keyword", "hybrid"):
+        kb.retriever.mode = mode
+        assert kb.search(question).documents[0].path == "cla/dco.md", mode
+
+
+def test_empty_question_is_a_clear_error(kb):
+    with pytest.raises(ValueError, match="empty"):
+        kb.ask("   \n ")
+
+
+def test_huge_and_odd_questions_do_not_crash(kb):
+    for question in ["x" * 40_000, "🙂🙂🙂", "<@U123> <!channel> `code`", '"unbalanced OR (', "AND NOT"]:
+        answer = kb.ask(question)
+        assert isinstance(answer.confident, bool)
+
+
+def test_keyword_query_quotes_words_and_drops_stopwords():
+    assert keyword_query("Can I use the GPL?") == '"use" OR "gpl"'
+    assert keyword_query("the of and") is None
+    assert keyword_query('AND "NEAR" (*)') == '"near"'
+
+
+def test_vocabulary_expands_acronyms_and_license_nicknames():
+    assert "contributor license agreement" in expand("do i need a CLA")
+    assert "apache-2.0" in expand("is apache 2 fine")
+    assert "gpl-3.0" in expand("GPLv3 in our product")
+    assert expand("nothing special here") == "nothing special here"
+
+
+def test_trim_passage_cuts_on_sentence_boundaries():
+    text = "First sentence is here. " * 60
+    trimmed = trim_passage(text, limit=200)
+    assert len(trimmed) <= 202 and trimmed.endswith("here. …")
+    assert trim_passage("short.", limit=200) == "short."

@@ -1,0 +1,35 @@
+"""Server mode: the same sync and answers through a real Chroma server (CHROMA_HOST)."""
+
+from __future__ import annotations
+
+import uuid
+
+from bot.search.index import VectorStore
+
+
+def test_sync_and_ask_through_a_chroma_server(make_kb, small_kb_dir, tmp_path, chroma_server):
+    kb = make_kb(small_kb_dir, **chroma_server)
+    # One server may serve many knowledge bases: give this test its own collection.
+    kb.index._vectors = VectorStore(kb.settings, collection=f"test_{uuid.uuid4().hex[:12]}")
+    assert kb.index.vectors.where.startswith("Chroma server 127.0.0.1:")
+    report = kb.sync()
+    assert report.added == 5 and kb.index.vectors.count() == 5
+    answer = kb.ask("can we run AGPL software in our hosted service?")
+    assert answer.confident and answer.sources[0].path == "using/agpl.md"
+    assert not (tmp_path / "data" / "chroma").exists()  # nothing embedded on local disk
+
+    (small_kb_dir / "using/agpl.md").unlink()
+    assert kb.sync().removed == 1
+    assert kb.index.vectors.count() == 4
+
+
+def test_server_and_embedded_modes_rank_alike(make_kb, small_kb_dir, tmp_path, chroma_server):
+    embedded = make_kb(small_kb_dir, data_dir=tmp_path / "embedded")
+    served = make_kb(small_kb_dir, data_dir=tmp_path / "served", **chroma_server)
+    served.index._vectors = VectorStore(served.settings, collection=f"test_{uuid.uuid4().hex[:12]}")
+    embedded.sync()
+    served.sync()
+    for question in ("sign off my commits", "AGPL in a service", "is a typo fix trivial"):
+        assert [d.path for d in embedded.search(question).documents] == [
+            d.path for d in served.search(question).documents
+        ]

@@ -1,0 +1,141 @@
+"""The command line as people use it: the real `ospo-bot` script, real model and files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+
+SCRIPT = Path(sys.executable).parent / "ospo-bot"
+
+
+@pytest.fixture
+def env(small_kb_dir, tmp_path, model_name, monkeypatch):
+    values = {
+        "OSPO_KNOWLEDGE_DIR": str(small_kb_dir),
+        "OSPO_DATA_DIR": str(tmp_path / "data"),
+        "OSPO_EMBEDDING_MODEL": model_name,
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+def run(*args, input=None):
+    result = CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+    return result
+
+
+def test_ask_prints_quote_title_and_source(env):
+    result = run("ask", "how many lines may a trivial typo fix change?")
+    assert result.exit_code == 0, result.output
+    assert "Trivial contributions › What counts as trivial" in result.output
+    assert "A typo fix, a documentation fix or a bug fix of at most 100 changed lines" in " ".join(
+        result.output.split()
+    )
+    assert "https://handbook.example.com/trivial#what-counts-as-trivial" in result.output
+    assert "last reviewed 2026-10-01" in result.output
+    assert "Related:" in result.output
+
+
+def test_ask_json_is_exactly_one_object(env):
+    result = run("ask", "--json", "can I use AGPL code in a SaaS product?")
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1
+    answer = json.loads(lines[0])
+    assert set(answer) >= {"answer", "confident", "sources"}
+    assert answer["confident"] is True
+    assert answer["sources"][0] == {
+        "path": "using/agpl.md",
+        "title": "Network copyleft licenses",
+        "heading": "AGPL in services",
+        "score": answer["sources"][0]["score"],
+        "url": None,
+    }
+    assert all(set(s) == {"path", "title", "heading", "score", "url"} for s in answer["sources"])
+
+
+def test_ask_not_confident_says_so(env):
+    result = run("ask", "what's for lunch?")
+    assert "not sure" in result.output and "Might help:" in result.output
+
+
+def test_kb_sync_summary_and_json(env):
+    first = run("kb", "sync")
+    assert first.exit_code == 0
+    assert "5 added, 0 updated, 0 removed, 0 unchanged" in first.output
+    again = json.loads(run("kb", "sync", "--json").stdout)
+    assert (again["added"], again["updated"], again["removed"], again["unchanged"]) == (0, 0, 0, 5)
+
+
+def test_kb_sync_reports_bad_files(env, small_kb_dir):
+    (small_kb_dir / "bad.md").write_bytes(b"\x00junk")
+    result = run("kb", "sync")
+    assert "skipped bad.md: binary file" in result.output.replace("\n", " ")
+    assert "1 file(s) skipped" in result.output
+
+
+def test_kb_eval_reports_hits_and_misses(env, tmp_path):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        "\n".join(
+            json.dumps(q)
+            for q in [
+                {"question": "how do i sign off commits", "expected": ["cla/dco.md"]},
+                {"question": "agpl in our hosted product", "expected": ["using/agpl.md"]},
+                {"question": "how do i sign off commits", "expected": ["nope.md"]},
+            ]
+        )
+        + "\n"
+    )
+    data = json.loads(run("kb", "eval", str(questions), "--json").stdout)
+    assert data["questions"] == 3
+    assert data["hit_at_1"] == pytest.approx(2 / 3, abs=1e-3) and data["hit_at_5"] == pytest.approx(
+        2 / 3, abs=1e-3
+    )
+    assert [m["question"] for m in data["misses"]] == ["how do i sign off commits"]
+    assert data["misses"][0]["expected"] == ["nope.md"]
+    text = run("kb", "eval", str(questions), "-k", "1")
+    assert "hit@1" in text.output and "Misses at k=1" in text.output
+
+
+def test_kb_eval_bad_file_names_the_line(env, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "ok", "expected": ["a.md"]}\nnot json\n')
+    result = CliRunner().invoke(cli, ["kb", "eval", str(bad)])
+    assert result.exit_code == 1 and "line 2: not JSON" in result.output
+
+
+def test_bad_configuration_is_reported_per_variable(env, monkeypatch):
+    monkeypatch.setenv("OSPO_KNOWLEDGE_DIR", "/no/such/folder")
+    monkeypatch.setenv("CHROMA_PORT", "eighty")
+    result = CliRunner().invoke(cli, ["ask", "anything"])
+    assert result.exit_code == 1
+    assert (
+        "OSPO_KNOWLEDGE_DIR ('/no/such/folder'" in result.output
+        or "OSPO_KNOWLEDGE_DIR (got '/no/such/folder')" in result.output
+    )
+    assert "CHROMA_PORT (got 'eighty')" in result.output
+
+
+def test_real_script_answers_json_lines_from_stdin(env):
+    """The installed console script, as a separate process: one JSON object per input line."""
+    result = subprocess.run(
+        [str(SCRIPT), "ask", "--json", "-"],
+        input="how do I sign off my commits?\n\nwhat's for lunch\n",
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [a["confident"] for a in answers] == [True, False]
+    assert answers[0]["sources"][0]["path"] == "cla/dco.md"

@@ -1,0 +1,120 @@
+"""kb sync: incremental by content hash, removals reach every index, bad files skipped,
+and a crash between Chroma and SQLite repaired by the next sync."""
+
+from __future__ import annotations
+
+from bot.search.index import Index
+from tests.conftest import SMALL_KB, write_docs
+
+
+def fts_paths(kb) -> set[str]:
+    return {
+        r[0]
+        for r in kb.db.execute(
+            "SELECT chunks.path FROM chunks_fts JOIN chunks ON chunks.rowid = chunks_fts.rowid"
+        )
+    }
+
+
+def vector_paths(kb) -> set[str]:
+    got = kb.index.vectors.collection.get(include=["metadatas"])
+    return {m["path"] for m in got["metadatas"]}
+
+
+def test_first_sync_indexes_everything(make_kb, small_kb_dir):
+    kb = make_kb(small_kb_dir)
+    report = kb.sync()
+    assert (report.added, report.updated, report.removed, report.unchanged) == (5, 0, 0, 0)
+    assert report.documents == 3 and report.problems == []
+    assert kb.index.vectors.count() == 5 == kb.db["chunks"].count
+    assert fts_paths(kb) == vector_paths(kb) == set(SMALL_KB)
+
+
+def test_resync_of_unchanged_folder_embeds_nothing(make_kb, small_kb_dir, tmp_path):
+    make_kb(small_kb_dir).sync()
+    fresh = make_kb(small_kb_dir)  # a new process would start like this
+    assert not fresh.index.is_stale()
+    report = fresh.sync()
+    assert (report.added, report.updated, report.removed, report.unchanged) == (0, 0, 0, 5)
+    assert fresh.index.embedder.encoded == 0
+
+
+def test_editing_one_section_re_embeds_only_that_section(make_kb, small_kb_dir):
+    kb = make_kb(small_kb_dir)
+    kb.sync()
+    path = small_kb_dir / "contributing/trivial.md"
+    path.write_text(path.read_text().replace("at most 100 changed lines", "at most 50 changed lines"))
+    assert kb.index.is_stale()
+    before = kb.index.embedder.encoded
+    report = kb.sync()
+    assert (report.added, report.updated, report.removed, report.unchanged) == (0, 1, 0, 4)
+    assert kb.index.embedder.encoded - before == 1
+    assert report.changed_documents == ["contributing/trivial.md"]
+    text = kb.db.execute("SELECT text FROM chunks WHERE anchor = 'what-counts-as-trivial'").fetchone()[0]
+    assert "at most 50 changed lines" in text
+
+
+def test_new_and_removed_sections(make_kb, small_kb_dir):
+    kb = make_kb(small_kb_dir)
+    kb.sync()
+    path = small_kb_dir / "contributing/trivial.md"
+    text = path.read_text()
+    text = text[: text.index("## Features are not trivial")] + "## Security fixes\nAsk security first.\n"
+    path.write_text(text)
+    report = kb.sync()
+    assert (report.added, report.updated, report.removed) == (1, 0, 1)
+    ids = {r["id"] for r in kb.db["chunks"].rows}
+    assert "contributing/trivial.md#security-fixes~0" in ids
+    assert "contributing/trivial.md#features-are-not-trivial~0" not in ids
+    assert kb.index.vectors.ids() == ids
+
+
+def test_removed_document_disappears_from_every_index(make_kb, small_kb_dir):
+    kb = make_kb(small_kb_dir)
+    kb.sync()
+    (small_kb_dir / "cla/dco.md").unlink()
+    report = kb.sync()
+    assert report.removed == 1 and report.removed_documents == ["cla/dco.md"]
+    assert "cla/dco.md" not in fts_paths(kb) | vector_paths(kb)
+    assert kb.db["documents"].count_where("path = ?", ["cla/dco.md"]) == 0
+    assert not kb.db.execute("SELECT * FROM chunks_fts WHERE chunks_fts MATCH 'Signed'").fetchall()
+
+
+def test_bad_files_are_reported_by_name_and_nothing_else_is_lost(make_kb, small_kb_dir):
+    kb = make_kb(small_kb_dir)
+    kb.sync()
+    write_docs(small_kb_dir, {"broken.md": "---\ntitle: [oops\n---\ntext\n"})
+    (small_kb_dir / "empty.md").write_text("")
+    (small_kb_dir / "junk.md").write_bytes(b"\x00\x01\x02binary")
+    (small_kb_dir / "latin.md").write_bytes(b"caf\xe9")
+    (small_kb_dir / "dangling.md").symlink_to(small_kb_dir / "nowhere.md")
+    # A file that was fine and now is broken keeps its last good version in the index.
+    (small_kb_dir / "cla/dco.md").write_text("---\ntitle: x\n")
+    report = kb.sync()
+    problems = dict(report.problems)
+    assert set(problems) == {"broken.md", "empty.md", "junk.md", "latin.md", "dangling.md", "cla/dco.md"}
+    assert "not valid YAML" in problems["broken.md"] and "empty" in problems["empty.md"]
+    assert "binary" in problems["junk.md"] and "cannot read" in problems["dangling.md"]
+    assert report.removed == 0
+    assert fts_paths(kb) == vector_paths(kb) == set(SMALL_KB)
+
+
+def test_repair_after_crash_between_chroma_and_sqlite(make_kb, small_kb_dir):
+    kb = make_kb(small_kb_dir)
+    kb.sync()
+    # As if a sync died after deleting vectors but before SQLite committed,
+    # and another left an orphan vector behind.
+    kb.index.vectors.delete(["cla/dco.md#how-to-sign-off~0"])
+    kb.index.vectors.upsert(["ghost.md#x~0"], [[0.1] * 384], ["ghost.md"])
+    report = kb.sync()
+    assert report.repaired == 2
+    assert kb.index.vectors.ids() == {r["id"] for r in kb.db["chunks"].rows}
+    assert kb.search("how do I sign off my commits").documents[0].path == "cla/dco.md"
+
+
+def test_sync_survives_a_new_index_object_on_same_data(make_kb, small_kb_dir, tmp_path):
+    kb = make_kb(small_kb_dir)
+    kb.sync()
+    again = Index(kb.settings)
+    assert not again.is_stale()
+    assert again.vectors.count() == 5
