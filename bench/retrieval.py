@@ -34,38 +34,16 @@ def knobs(**values):
 
 
 DESIGNS = [
-    ("keyword only", "keyword", True, {}),
-    ("dense only", "dense", True, {}),
-    ("hybrid (shipped)", "hybrid", True, {}),
+    ("keyword only (FTS5 BM25)", "keyword", True, {}),
+    ("dense only (MiniLM + Chroma)", "dense", True, {}),
+    ("hybrid, as shipped", "hybrid", True, {}),
     ("hybrid, no vocabulary expansion", "hybrid", False, {}),
-    ("hybrid, dense only without expansion", "dense", False, {}),
+    ("hybrid, RRF k=60 (the usual)", "hybrid", True, {"RRF_K": 60}),
+    ("hybrid, RRF k=10", "hybrid", True, {"RRF_K": 10}),
+    ("hybrid, + 0.3 x second chunk", "hybrid", True, {"SECOND_CHUNK_WEIGHT": 0.3}),
     ("hybrid, keyword weight 0.5", "hybrid", True, {"KEYWORD_WEIGHT": 0.5}),
     ("hybrid, keyword weight 1.5", "hybrid", True, {"KEYWORD_WEIGHT": 1.5}),
-    ("hybrid, RRF k=10", "hybrid", True, {"RRF_K": 10}),
-    ("hybrid, best chunk only", "hybrid", True, {"SECOND_CHUNK_WEIGHT": 0.0}),
-    ("hybrid, second chunk 0.6", "hybrid", True, {"SECOND_CHUNK_WEIGHT": 0.6}),
-    ("hybrid, BM25 text only", "hybrid", True, {"BM25_WEIGHTS": (1.0, 1.0, 1.0)}),
-    ("hybrid, k=10, best chunk only", "hybrid", True, {"RRF_K": 10, "SECOND_CHUNK_WEIGHT": 0.0}),
-    ("hybrid, k=30, best chunk only", "hybrid", True, {"RRF_K": 30, "SECOND_CHUNK_WEIGHT": 0.0}),
-    ("hybrid, k=10, second 0.1", "hybrid", True, {"RRF_K": 10, "SECOND_CHUNK_WEIGHT": 0.1}),
-    (
-        "hybrid, k=10, best only, kw 0.7",
-        "hybrid",
-        True,
-        {"RRF_K": 10, "SECOND_CHUNK_WEIGHT": 0.0, "KEYWORD_WEIGHT": 0.7},
-    ),
-    (
-        "hybrid, k=10, best only, 100 candidates",
-        "hybrid",
-        True,
-        {"RRF_K": 10, "SECOND_CHUNK_WEIGHT": 0.0, "CANDIDATES": 100},
-    ),
-    (
-        "hybrid, k=10, best only, 25 candidates",
-        "hybrid",
-        True,
-        {"RRF_K": 10, "SECOND_CHUNK_WEIGHT": 0.0, "CANDIDATES": 25},
-    ),
+    ("hybrid, BM25 title/heading not boosted", "hybrid", True, {"BM25_WEIGHTS": (1.0, 1.0, 1.0)}),
 ]
 
 

@@ -117,19 +117,21 @@ class Retriever:
         return hits
 
     def search(self, question: str, k: int = 5) -> SearchResult:
-        text = expand(question) if self.expand_vocabulary else question
+        # Acronyms spelled out help the model; for BM25 the extra common words ("license")
+        # dilute the rare ones, so keyword search gets the question as typed (measured).
+        dense_text = expand(question) if self.expand_vocabulary else question
         timings: dict[str, float] = {}
         degraded = False
         dense_hits: list[tuple[str, float]] = []
         keyword_hits: list[tuple[str, float]] = []
         if self.mode in {"hybrid", "dense"}:
             try:
-                dense_hits = self.dense(text, timings)
+                dense_hits = self.dense(dense_text, timings)
             except Exception as error:  # e.g. the Chroma server is down: keyword search still answers
                 log.warning("dense search unavailable, answering from keyword search: %s", error)
                 degraded = True
         if self.mode in {"hybrid", "keyword"} or degraded:
-            keyword_hits = self.keyword(text, timings)
+            keyword_hits = self.keyword(question, timings)
 
         started = time.perf_counter()
         scores: dict[str, float] = {}
