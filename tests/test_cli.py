@@ -139,3 +139,27 @@ def test_real_script_answers_json_lines_from_stdin(env):
     answers = [json.loads(line) for line in result.stdout.splitlines()]
     assert [a["confident"] for a in answers] == [True, False]
     assert answers[0]["sources"][0]["path"] == "cla/dco.md"
+
+
+def test_license_prints_each_use_with_reasons():
+    result = run("license", "GPLv3")
+    assert result.exit_code == 0
+    assert "GPL-3.0-only" in result.output and "strong-copyleft" in result.output
+    for use in ("contribute", "distribute", "saas", "internal"):
+        assert use in result.output
+    assert "needs OSPO review" in result.output
+
+
+def test_license_json_for_expressions_and_one_use():
+    data = json.loads(run("license", "MIT OR Apache-2.0", "--json").stdout)
+    assert data["expression"] == "MIT OR Apache-2.0" and not data["unknown"]
+    assert [lic["spdx_id"] for lic in data["licenses"]] == ["MIT", "Apache-2.0"]
+    saas = json.loads(run("license", "SSPL", "--use", "saas", "--json").stdout)
+    assert list(saas["verdicts"]) == ["saas"] and saas["verdicts"]["saas"]["verdict"] == "forbidden"
+
+
+def test_unknown_license_suggests_and_is_never_allowed():
+    result = run("license", "apache 3")
+    assert "Unknown license: apache 3. Did you mean Apache-2.0" in result.output
+    data = json.loads(run("license", "apache 3", "--json").stdout)
+    assert data["unknown"] and "allowed" not in {v["verdict"] for v in data["verdicts"].values()}
