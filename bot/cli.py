@@ -65,6 +65,11 @@ def open_knowledge_base(settings: Settings, mode: str = "hybrid", sync: bool = T
                     f"[dim]Index brought up to date: {report.added} added, {report.updated} "
                     f"updated, {report.removed} removed ({report.seconds:.1f}s).[/dim]"
                 )
+    if sync and not kb.db["documents"].count:
+        err.print(
+            f"[yellow]The knowledge base is empty: no markdown files in {settings.knowledge_dir}. "
+            "Add some, or set OSPO_KNOWLEDGE_DIR to your handbook folder.[/yellow]"
+        )
     return kb
 
 

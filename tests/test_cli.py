@@ -163,3 +163,13 @@ def test_unknown_license_suggests_and_is_never_allowed():
     assert "Unknown license: apache 3. Did you mean Apache-2.0" in result.output
     data = json.loads(run("license", "apache 3", "--json").stdout)
     assert data["unknown"] and "allowed" not in {v["verdict"] for v in data["verdicts"].values()}
+
+
+def test_empty_knowledge_folder_is_said_plainly(env, tmp_path, monkeypatch):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setenv("OSPO_KNOWLEDGE_DIR", str(empty))
+    result = run("ask", "can i use gpl code")
+    assert result.exit_code == 0
+    assert "The knowledge base is empty" in result.output
+    assert "not sure" in result.output and "Might help" not in result.output

@@ -19,6 +19,10 @@ NOT_SURE = (
     "I'm not sure: nothing in the OSPO knowledge base clearly answers that. "
     "The documents below might help, or ask the OSPO team (#ospo, ospo@example.com)."
 )
+NOT_SURE_NOTHING_NEAR = (
+    "I'm not sure: nothing in the OSPO knowledge base clearly answers that. "
+    "Ask the OSPO team (#ospo, ospo@example.com)."
+)
 
 
 @dataclass
@@ -92,7 +96,8 @@ def build_answer(result: SearchResult, threshold: float, documents: dict[str, di
     if confident:
         quote = trim_passage(top.best.text)
         return Answer(result.question, True, quote, quote, sources, result.degraded)
-    return Answer(result.question, False, NOT_SURE, None, sources, result.degraded)
+    text = NOT_SURE if sources else NOT_SURE_NOTHING_NEAR
+    return Answer(result.question, False, text, None, sources, result.degraded)
 
 
 # Without embeddings only keyword evidence is left; SQLite's bm25() is negative, lower is
