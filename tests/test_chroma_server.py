@@ -33,3 +33,16 @@ def test_server_and_embedded_modes_rank_alike(make_kb, small_kb_dir, tmp_path, c
         assert [d.path for d in embedded.search(question).documents] == [
             d.path for d in served.search(question).documents
         ]
+
+
+def test_unreachable_chroma_falls_back_to_keyword_search(make_kb, small_kb_dir, tmp_path):
+    """Dense search gone (no server on that port): answers come from keyword search, marked degraded."""
+    from tests.conftest import free_port
+
+    make_kb(small_kb_dir).sync()  # SQLite (and FTS) filled by an embedded-mode sync
+    kb = make_kb(small_kb_dir, CHROMA_HOST="127.0.0.1", CHROMA_PORT=free_port())
+    result = kb.search("Developer Certificate of Origin sign off")
+    assert result.degraded
+    assert result.documents[0].path == "cla/dco.md"
+    answer = kb.ask("what's for lunch")
+    assert answer.degraded and not answer.confident

@@ -14,6 +14,9 @@ from bot.search.retrieve import DocumentHit, SearchResult
 MAX_QUOTE_CHARS = 900  # comfortably inside one Slack section (3,000) with room for markup
 MAX_QUESTION_CHARS = 2000  # longer questions are cut for search (and said so in the record)
 RELATED = 2
+# Without embeddings only keyword evidence is left; SQLite's bm25() is negative, lower is
+# stronger. A keyword match this strong is quoted; weaker ones get "not sure".
+DEGRADED_BM25_CONFIDENT = -12.0
 
 NOT_SURE = (
     "I'm not sure: nothing in the OSPO knowledge base clearly answers that. "
@@ -98,8 +101,3 @@ def build_answer(result: SearchResult, threshold: float, documents: dict[str, di
         return Answer(result.question, True, quote, quote, sources, result.degraded)
     text = NOT_SURE if sources else NOT_SURE_NOTHING_NEAR
     return Answer(result.question, False, text, None, sources, result.degraded)
-
-
-# Without embeddings only keyword evidence is left; SQLite's bm25() is negative, lower is
-# stronger. Below this a keyword match is strong enough to quote (checked with kb eval).
-DEGRADED_BM25_CONFIDENT = -12.0
