@@ -1,0 +1,186 @@
+"""A fake Slack Web API on 127.0.0.1 for the tests: the real slack_sdk WebClient talks to it
+through its base URL (as the bot will through SLACK_API_URL).
+
+It answers the methods the bot uses the way Slack does (JSON with "ok", ids and timestamps),
+records every call with its arguments, and can be told to fail: `ok: false` errors, HTTP 429
+with Retry-After, and 5xx. Tests assert on `calls_to(method)`: what Slack would have received.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl
+
+BOT_TOKEN = "xoxb-test-token"
+BOT_USER = "UBOT0001"
+TEAM = "T0001"
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict
+    token: str | None
+
+
+@dataclass
+class Failure:
+    status: int = 200
+    error: str | None = None  # ok: false with this error
+    retry_after: int | None = None
+
+
+class FakeSlack:
+    def __init__(self, tokens: tuple[str, ...] = (BOT_TOKEN,)):
+        self.tokens = set(tokens)
+        self.calls: list[Call] = []
+        self._failures: dict[str, list[Failure]] = {}
+        self._lock = threading.Lock()
+        self._ts = itertools.count(1)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/api/"
+
+    def start(self) -> FakeSlack:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # -- telling it to fail -------------------------------------------------------------
+    def fail(self, method: str, error: str = "channel_not_found", times: int = 1) -> None:
+        self._queue(method, Failure(error=error), times)
+
+    def rate_limit(self, method: str, retry_after: int = 0, times: int = 1) -> None:
+        self._queue(method, Failure(status=429, error="ratelimited", retry_after=retry_after), times)
+
+    def server_error(self, method: str, status: int = 503, times: int = 1) -> None:
+        self._queue(method, Failure(status=status), times)
+
+    def _queue(self, method: str, failure: Failure, times: int) -> None:
+        with self._lock:
+            self._failures.setdefault(method, []).extend([failure] * times)
+
+    # -- what it received ---------------------------------------------------------------
+    def calls_to(self, method: str) -> list[dict]:
+        with self._lock:
+            return [call.args for call in self.calls if call.method == method]
+
+    # -- answering ----------------------------------------------------------------------
+    def answer(self, method: str, args: dict, token: str | None) -> tuple[int, dict, dict]:
+        with self._lock:
+            self.calls.append(Call(method, args, token))
+            queued = self._failures.get(method)
+            failure = queued.pop(0) if queued else None
+        if failure:
+            headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
+            body = {"ok": False, "error": failure.error} if failure.error else {"ok": False}
+            return failure.status, body, headers
+        if token is None:
+            return 200, {"ok": False, "error": "not_authed"}, {}
+        if token not in self.tokens:
+            return 200, {"ok": False, "error": "invalid_auth"}, {}
+        handler = getattr(self, "m_" + method.replace(".", "_"), None)
+        if handler is None:
+            return 200, {"ok": False, "error": "unknown_method"}, {}
+        return 200, handler(args), {}
+
+    def _next_ts(self) -> str:
+        return f"1700000000.{next(self._ts):06d}"
+
+    def m_auth_test(self, args):
+        return {
+            "ok": True,
+            "url": "https://example.slack.com/",
+            "team": "Example",
+            "user": "ospo-bot",
+            "team_id": TEAM,
+            "user_id": BOT_USER,
+            "bot_id": "B0001",
+        }
+
+    def m_chat_postMessage(self, args):
+        if not args.get("channel"):
+            return {"ok": False, "error": "channel_not_found"}
+        if not args.get("text") and not args.get("blocks"):
+            return {"ok": False, "error": "no_text"}
+        ts = self._next_ts()
+        return {
+            "ok": True,
+            "channel": args["channel"],
+            "ts": ts,
+            "message": {"text": args.get("text", ""), "ts": ts, "user": BOT_USER},
+        }
+
+    def m_chat_postEphemeral(self, args):
+        return {"ok": True, "message_ts": self._next_ts()}
+
+    def m_chat_update(self, args):
+        channel, ts = args.get("channel"), args.get("ts")
+        return {"ok": True, "channel": channel, "ts": ts, "text": args.get("text", "")}
+
+    def m_conversations_open(self, args):
+        users = str(args.get("users", ""))
+        return {"ok": True, "channel": {"id": "D" + users.split(",")[0]}}
+
+    def m_reactions_add(self, args):
+        return {"ok": True}
+
+    def m_reactions_remove(self, args):
+        return {"ok": True}
+
+    def m_views_open(self, args):
+        return {"ok": True, "view": {"id": "V" + self._next_ts().replace(".", "")}}
+
+    def m_views_update(self, args):
+        return {"ok": True, "view": {"id": args.get("view_id", "V1")}}
+
+    def m_views_publish(self, args):
+        return {"ok": True, "view": {"id": "VHOME"}}
+
+    def m_users_info(self, args):
+        return {"ok": True, "user": {"id": args.get("user"), "name": "someone", "tz": "Europe/Berlin"}}
+
+    def m_usergroups_users_list(self, args):
+        return {"ok": True, "users": []}
+
+    def _handler(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server's name)
+                method = self.path.rsplit("/", 1)[-1]
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode("utf-8") if length else ""
+                if "json" in (self.headers.get("Content-Type") or ""):
+                    args = json.loads(raw or "{}")
+                else:
+                    args = dict(parse_qsl(raw))
+                auth = self.headers.get("Authorization", "")
+                token = auth.removeprefix("Bearer ").strip() or args.pop("token", None)
+                status, body, headers = fake.answer(method, args, token)
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST  # noqa: N815
+
+            def log_message(self, *args):  # keep test output quiet
+                pass
+
+        return Handler
