@@ -59,9 +59,7 @@ def main() -> None:
             walls.append(time.perf_counter() - started)
             peaks.append(int(out.stdout.strip().splitlines()[-1]) / 1024)
         peak_mb = max(peaks)
-        out = subprocess.run(
-            [str(BIN / "python"), "-c", PHASES], env=env, check=True, capture_output=True, text=True
-        )
+        out = subprocess.run([str(BIN / "python"), "-c", PHASES], env=env, check=True, capture_output=True, text=True)
         import json
 
         phases = json.loads(out.stdout.strip().splitlines()[-1])

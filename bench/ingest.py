@@ -36,9 +36,7 @@ def main(source: Path) -> None:
         kb = KnowledgeBase(load_settings(**env))
         kb.warm_up()  # model load is cold start, not ingest
         full = kb.sync()
-        table.add_row(
-            "full sync", f"{full.seconds:.1f}", str(full.embedded), f"{full.embedded / full.seconds:.0f}"
-        )
+        table.add_row("full sync", f"{full.seconds:.1f}", str(full.embedded), f"{full.embedded / full.seconds:.0f}")
         again = KnowledgeBase(load_settings(**env)).sync()
         table.add_row("re-sync, unchanged (in process)", f"{again.seconds:.2f}", str(again.embedded), "")
         started = time.perf_counter()

@@ -56,9 +56,7 @@ def replicate(kb: KnowledgeBase, target: int, data_dir: Path) -> KnowledgeBase:
             [f"copy{n}/{m['path']}" for m in stored["metadatas"]],
         )
         with copy.db.conn:
-            copy.db["documents"].insert_all(
-                {**d, "path": f"copy{n}/{d['path']}"} for d in kb.db["documents"].rows
-            )
+            copy.db["documents"].insert_all({**d, "path": f"copy{n}/{d['path']}"} for d in kb.db["documents"].rows)
             copy.db["chunks"].insert_all(
                 {**rows[i], "id": f"copy{n}/{i}", "path": f"copy{n}/{rows[i]['path']}"} for i in stored["ids"]
             )

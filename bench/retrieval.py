@@ -59,9 +59,7 @@ def main(path: str) -> None:
         kb.retriever.mode, kb.retriever.expand_vocabulary = mode, expand
         with knobs(**values):
             report = evaluate(questions, lambda q: [d.path for d in kb.search(q, k=10).documents])
-        table.add_row(
-            name, *(f"{v:.3f}" for v in (report.hit_at_1, report.hit_at_3, report.hit_at_5, report.mrr))
-        )
+        table.add_row(name, *(f"{v:.3f}" for v in (report.hit_at_1, report.hit_at_3, report.hit_at_5, report.mrr)))
     Console().print(table)
 
 

@@ -60,6 +60,7 @@ def open_knowledge_base(settings: Settings, mode: str = "hybrid", sync: bool = T
             report = kb.ensure_fresh(update)
         if report:
             print_problems(report)
+            queue_notices(kb, report)
             if report.embedded or report.removed:
                 err.print(
                     f"[dim]Index brought up to date: {report.added} added, {report.updated} "
@@ -71,6 +72,13 @@ def open_knowledge_base(settings: Settings, mode: str = "hybrid", sync: bool = T
             "Add some, or set OSPO_KNOWLEDGE_DIR to your handbook folder.[/yellow]"
         )
     return kb
+
+
+def queue_notices(kb, report) -> int:
+    """Answers that quoted a section this sync changed get a DM from the running bot."""
+    from bot.helpdesk import HelpDesk
+
+    return HelpDesk(kb).queue_notices(report)
 
 
 def print_problems(report) -> None:
@@ -148,6 +156,7 @@ def sync(as_json: bool):
     kb_ = open_knowledge_base(settings, sync=False)
     with progress_bar("Embedding") as update:
         report = kb_.sync(update)
+    notices = queue_notices(kb_, report)
     if as_json:
         click.echo(json.dumps(report.to_dict()))
         return
@@ -159,7 +168,22 @@ def sync(as_json: bool):
         f"in {report.seconds:.1f}s."
         + (f" Repaired {report.repaired} chunks." if report.repaired else "")
         + (f" {len(report.problems)} file(s) skipped." if report.problems else "")
+        + (f" {notices} person(s) will be told that a policy they were quoted changed." if notices else "")
     )
+
+
+@kb.command(name="export")
+@click.argument("destination", type=click.Path(file_okay=False, path_type=Path))
+def export(destination: Path):
+    """Write the answers saved from Slack ("Save as knowledge") to DESTINATION as markdown,
+    for the OSPO to review and fold into the handbook."""
+    from bot.helpdesk import HelpDesk
+
+    settings = settings_or_exit()
+    written = HelpDesk(open_knowledge_base(settings, sync=False)).export_learned(destination)
+    for path in written:
+        out.print(f"wrote {escape(str(path))}")
+    out.print(f"{len(written)} saved answer(s) exported to {escape(str(destination))}.")
 
 
 @kb.command(name="eval")
@@ -234,6 +258,105 @@ def print_eval(report, mode: str, file: Path, calibration: dict | None) -> None:
             f"{calibration['offtopic_confident']:.0%} of off-topic ones confident "
             f"(want 0%). Suggested OSPO_CONFIDENCE_THRESHOLD: {calibration['suggested']:.2f}."
         )
+
+
+@cli.command()
+@click.option("--port", type=click.IntRange(1, 65535), help="HTTP port (default: $PORT, else 3000).")
+@click.option("--host", default="0.0.0.0", show_default=True, help="HTTP address to listen on.")
+@click.option(
+    "--mode",
+    type=click.Choice(["auto", "http", "socket"]),
+    default="auto",
+    show_default=True,
+    help="auto: Socket Mode when SLACK_APP_TOKEN is set, else HTTP.",
+)
+def serve(port: int | None, host: str, mode: str):
+    """Run the Slack bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on /slack/events."""
+    from bot.helpdesk import HelpDesk
+    from bot.slack.server import Bot
+
+    settings = settings_or_exit()
+    if mode == "http":
+        settings.slack_app_token = None
+    elif mode == "socket" and not settings.slack_app_token:
+        raise click.ClickException("--mode socket needs SLACK_APP_TOKEN (an app-level token, xapp-...)")
+    problems = [p for p in settings.slack_problems() if not p.startswith("OSPO_TRIAGE_CHANNEL")]
+    if problems:
+        raise click.ClickException("Cannot start the Slack bot:\n  " + "\n  ".join(problems))
+    for problem in settings.slack_problems():
+        if problem.startswith("OSPO_TRIAGE_CHANNEL"):
+            err.print(f"[yellow]warning: {escape(problem)}[/yellow]")
+    desk = HelpDesk(open_knowledge_base(settings, sync=False))
+    with progress_bar("Indexing the knowledge base") as update:
+        report = desk.kb.ensure_fresh(update)
+    if report:
+        print_problems(report)
+        desk.queue_notices(report)
+    desk.kb.warm_up()  # model and index loaded before we say ready
+    try:
+        bot = Bot(settings, desk)
+    except Exception as error:  # Bolt raises its own error types for a bad token or URL
+        raise click.ClickException(f"Slack did not accept the bot: {error}. Run `ospo-bot doctor`.") from None
+    bot.start_housekeeping()
+    if settings.socket_mode:
+        bot.serve_socket_mode()
+    else:
+        bot.serve_http(host, port or settings.port)
+
+
+@cli.command()
+def doctor():
+    """Check the configuration, Slack (auth.test), the model and the index; say what is wrong."""
+    ok = True
+
+    def report(good: bool, message: str) -> None:
+        nonlocal ok
+        ok = ok and good
+        out.print(("[green]✓[/green] " if good else "[red]✗[/red] ") + escape(message))
+
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        report(False, str(error))
+        sys.exit(1)
+    report(True, f"configuration read (knowledge: {settings.knowledge_dir}, data: {settings.data_dir})")
+    for problem in settings.slack_problems():
+        report(False, problem)
+    if settings.slack_bot_token:
+        from slack_sdk.errors import SlackApiError
+
+        from bot.slack.app import web_client
+
+        try:
+            who = web_client(settings).auth_test()
+            report(True, f"Slack accepts the bot token: @{who['user']} in {who.get('team')} ({settings.slack_api_url})")
+        except SlackApiError as error:
+            report(False, f"Slack refused the bot token: {error.response.get('error')} (check SLACK_BOT_TOKEN)")
+        except Exception as error:  # network errors of every kind
+            report(False, f"cannot reach Slack at {settings.slack_api_url}: {error} (check SLACK_API_URL)")
+    from bot.search.knowledge_base import KnowledgeBase
+
+    kb = KnowledgeBase(settings)
+    try:
+        kb.index.embedder.load()
+        report(True, f"embedding model loads: {settings.embedding_model}")
+    except RuntimeError as error:
+        report(False, str(error))
+    try:
+        chunks = kb.index.vectors.count()
+        report(True, f"vector store answers ({kb.index.vectors.where}): {chunks} passages")
+    except Exception as error:  # chromadb raises many kinds
+        report(False, f"vector store unavailable: {error} (check CHROMA_HOST/CHROMA_PORT)")
+    documents = kb.db["documents"].count
+    if kb.index.is_stale():
+        report(False, f"the index is out of date ({documents} documents indexed): run `ospo-bot kb sync`")
+    else:
+        report(
+            documents > 0,
+            f"index up to date: {documents} documents"
+            + ("" if documents else f" — add markdown files to {settings.knowledge_dir}"),
+        )
+    sys.exit(0 if ok else 1)
 
 
 VERDICT_STYLE = {"allowed": "green", "conditions": "cyan", "review": "yellow", "forbidden": "red"}

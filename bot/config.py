@@ -45,6 +45,16 @@ class Settings(BaseSettings):
     confidence_threshold: float = Field(default=0.48, ge=0.0, le=1.0, alias="OSPO_CONFIDENCE_THRESHOLD")
     log_level: str = Field(default="WARNING", alias="OSPO_LOG_LEVEL")
 
+    # Slack (needed by `ospo-bot serve` and `doctor` only)
+    slack_bot_token: str | None = Field(default=None, alias="SLACK_BOT_TOKEN", repr=False)
+    slack_signing_secret: str | None = Field(default=None, alias="SLACK_SIGNING_SECRET", repr=False)
+    slack_app_token: str | None = Field(default=None, alias="SLACK_APP_TOKEN", repr=False)
+    slack_api_url: str = Field(default="https://slack.com/api/", alias="SLACK_API_URL")
+    triage_channel: str | None = Field(default=None, alias="OSPO_TRIAGE_CHANNEL")
+    # Channels where the bot answers every question, not only when mentioned (e.g. #ask-ospo's id).
+    help_channels: str = Field(default="", alias="OSPO_HELP_CHANNELS")
+    port: int = Field(default=3000, ge=1, le=65535, alias="PORT")
+
     @field_validator("knowledge_dir")
     @classmethod
     def _knowledge_dir_exists(cls, value: Path) -> Path:
@@ -74,6 +84,53 @@ class Settings(BaseSettings):
             raise ValueError("use one of DEBUG, INFO, WARNING, ERROR")
         return value
 
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url_is_http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(
+                "must be an http(s) URL such as https://slack.com/api/ (GovSlack: https://slack-gov.com/api/)"
+            )
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token_shape(cls, value: str | None) -> str | None:
+        if value and not value.startswith("xoxb-"):
+            raise ValueError("a bot token starts with xoxb- (OAuth & Permissions > Bot User OAuth Token)")
+        return value or None
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token_shape(cls, value: str | None) -> str | None:
+        if value and not value.startswith("xapp-"):
+            raise ValueError("an app-level token starts with xapp- (Basic Information > App-Level Tokens)")
+        return value or None
+
+    @property
+    def help_channel_ids(self) -> set[str]:
+        return {c.strip() for c in self.help_channels.split(",") if c.strip()}
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
+
+    def slack_problems(self) -> list[str]:
+        """What is missing to run in Slack, in plain words (empty when all is there)."""
+        problems = []
+        if not self.slack_bot_token:
+            problems.append(
+                "SLACK_BOT_TOKEN is not set: install the app, then copy its Bot User OAuth Token (xoxb-...)"
+            )
+        if not self.socket_mode and not self.slack_signing_secret:
+            problems.append(
+                "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify requests (Basic Information > "
+                "Signing Secret); or set SLACK_APP_TOKEN to use Socket Mode"
+            )
+        if not self.triage_channel:
+            problems.append('OSPO_TRIAGE_CHANNEL is not set: "Ask the OSPO team" needs a channel id (e.g. C0123ABC)')
+        return problems
+
     @property
     def db_path(self) -> Path:
         return self.data_dir / "ospo-bot.db"
@@ -81,6 +138,11 @@ class Settings(BaseSettings):
     @property
     def chroma_path(self) -> Path:
         return self.data_dir / "chroma"
+
+    @property
+    def learned_dir(self) -> Path:
+        """Answers the OSPO saved from Slack ("Save as knowledge"), indexed as learned/..."""
+        return self.data_dir / "learned"
 
 
 def load_settings(**overrides) -> Settings:

@@ -120,12 +120,10 @@ class LicenseReport:
             "input": self.input,
             "expression": self.expression,
             "licenses": [
-                {k: getattr(lic, k) for k in ("spdx_id", "name", "category", "osi_approved")}
-                for lic in self.licenses
+                {k: getattr(lic, k) for k in ("spdx_id", "name", "category", "osi_approved")} for lic in self.licenses
             ],
             "verdicts": {
-                use: {"verdict": v.verdict, "label": v.label, "reason": v.reason}
-                for use, v in self.verdicts.items()
+                use: {"verdict": v.verdict, "label": v.label, "reason": v.reason} for use, v in self.verdicts.items()
             },
             "unknown": self.unknown,
             "suggestions": list(self.suggestions),
@@ -174,13 +172,7 @@ def _lookup(text: str, policy: Policy) -> str | None:
     """One license as typed -> SPDX id (or NONE/NOASSERTION), or None if unrecognised."""
     t, low, key = _tables(), text.strip().lower(), _norm(text)
     own = {k.lower(): k for k in (*policy.licenses, *SPECIAL_IDS)}  # e.g. custom LicenseRef-...
-    return (
-        own.get(low)
-        or t.ids.get(low)
-        or policy.aliases.get(key)
-        or t.names.get(key)
-        or t.scancode_keys.get(low)
-    )
+    return own.get(low) or t.ids.get(low) or policy.aliases.get(key) or t.names.get(key) or t.scancode_keys.get(low)
 
 
 _OPERATOR = re.compile(r"(\(|\)|\s+(?:and|or|with)\s+|\s*/\s*)", re.IGNORECASE)
@@ -291,9 +283,7 @@ def _evaluate(node: Any, use: str, policy: Policy, infos: dict[str, LicenseInfo]
     parts = [
         _evaluate(n, use, policy, infos)
         for n in (
-            (node.license_symbol, node.exception_symbol)
-            if isinstance(node, LicenseWithExceptionSymbol)
-            else node.args
+            (node.license_symbol, node.exception_symbol) if isinstance(node, LicenseWithExceptionSymbol) else node.args
         )
     ]
     pick = min if isinstance(node, OR) else max
@@ -400,9 +390,7 @@ def load_policy(path: str | Path) -> Policy:
     t, licenses = _tables(), {}
     for spdx_id, entry in (data.get("licenses") or {}).items():
         where = f"licenses.{spdx_id}"
-        canonical = t.ids.get(str(spdx_id).lower()) or (
-            spdx_id if str(spdx_id).startswith("LicenseRef-") else None
-        )
+        canonical = t.ids.get(str(spdx_id).lower()) or (spdx_id if str(spdx_id).startswith("LicenseRef-") else None)
         if canonical is None:
             hint = difflib.get_close_matches(str(spdx_id).lower(), t.ids, 1)
             fail(
@@ -453,3 +441,54 @@ def load_policy(path: str | Path) -> Policy:
         dict(auto),
         dict(sla),
     )
+
+
+# ------------------------------------------------------------ licenses named in a question
+
+_WORD = re.compile(r"[a-z0-9][a-z0-9.+-]*[a-z0-9+]|[a-z0-9]", re.IGNORECASE)
+_NO_LICENSE = re.compile(r"\b(no|without a|without any|missing) licen[cs]e\b|\bunlicensed\b", re.IGNORECASE)
+# One word names a license in a question only if it is a license nickname or carries a version
+# ("gplv3", "bsd-3"); "python", "json", "openssl" or "apache" alone usually mean something else.
+_LICENSE_WORDS = {
+    "gpl",
+    "lgpl",
+    "agpl",
+    "sspl",
+    "busl",
+    "bsl",
+    "mpl",
+    "epl",
+    "eupl",
+    "cddl",
+    "cc0",
+    "unlicense",
+    "wtfpl",
+    "bsd",
+    "isc",
+    "0bsd",
+}
+
+
+def find_in_text(text: str, policy: Policy | None = None) -> LicenseReport | None:
+    """The policy report for the first license a free-text question names ("can I use SSPL code
+    in our SaaS?"), or None when it names none. Longest phrase wins ("apache 2" over "apache")."""
+    policy = policy or _default_policy()
+    if _NO_LICENSE.search(text):
+        return check("no license", policy)
+    words = _WORD.findall(text)
+    for start in range(len(words)):
+        for size in (4, 3, 2, 1):
+            phrase = " ".join(words[start : start + size])
+            if size > len(words) - start:
+                continue
+            key = _norm(phrase)
+            named = re.search(r"licen[cs]e", phrase, re.IGNORECASE)
+            if " " not in key and key not in _LICENSE_WORDS and not named and not re.search(r"[\d-]", key):
+                continue
+            spdx = _lookup(phrase, policy)
+            if spdx and spdx not in SPECIAL_IDS:
+                return check(spdx, policy)
+    # "MIT" written in capitals is the license; "mit" in lower case may be a word or a typo.
+    if re.search(r"\bMIT\b", text):
+        return check("MIT", policy)
+    return None

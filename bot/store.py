@@ -7,6 +7,7 @@ never edit one that has shipped.
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -69,7 +70,71 @@ def _m002_questions(db: sqlite_utils.Database) -> None:
     db["questions"].create_index(["asked_at"])
 
 
-MIGRATIONS = [_m001_knowledge, _m002_questions]
+def _m003_helpdesk(db: sqlite_utils.Database) -> None:
+    # What each answer quoted, so a later change to that section can be told to the asker.
+    db["answers"].create(
+        {"question_id": int, "chunk_id": str, "content_hash": str, "channel": str, "ts": str},
+        pk="question_id",
+        foreign_keys=[("question_id", "questions", "id")],
+    )
+    db["answers"].create_index(["chunk_id"])
+    db["feedback"].create(
+        {"id": int, "question_id": int, "user": str, "vote": int, "reason": str, "at": str},
+        pk="id",
+        foreign_keys=[("question_id", "questions", "id")],
+    )
+    db["escalations"].create(
+        {
+            "id": int,
+            "question_id": int,
+            "asker": str,
+            "channel": str,  # where the asker asked (a DM or a channel)
+            "thread_ts": str,  # the asker's thread, where replies are relayed
+            "triage_channel": str,
+            "triage_ts": str,  # the triage post; OSPO replies are its thread
+            "state": str,  # open, resolved
+            "opened_at": str,
+            "answer": str,  # the OSPO's last reply
+            "answered_by": str,
+            "resolved_at": str,
+            "resolved_by": str,
+        },
+        pk="id",
+        foreign_keys=[("question_id", "questions", "id")],
+    )
+    db["escalations"].create_index(["question_id"], unique=True)
+    db["escalations"].create_index(["triage_channel", "triage_ts"])
+    db["slack_events"].create({"event_id": str, "received_at": str}, pk="event_id")
+    db["bot_threads"].create({"channel": str, "thread_ts": str, "at": str}, pk=("channel", "thread_ts"))
+    db["notices"].create(
+        {
+            "id": int,
+            "user": str,
+            "question_id": int,
+            "chunk_id": str,
+            "kind": str,  # changed, removed
+            "new_text": str,
+            "created_at": str,
+            "sent_at": str,
+        },
+        pk="id",
+    )
+    db["notices"].create_index(["user", "chunk_id", "kind", "sent_at"])
+    db["learned"].create(
+        {
+            "id": int,
+            "escalation_id": int,
+            "path": str,
+            "question": str,
+            "answer": str,
+            "answered_by": str,
+            "created_at": str,
+        },
+        pk="id",
+    )
+
+
+MIGRATIONS = [_m001_knowledge, _m002_questions, _m003_helpdesk]
 
 
 def migrate(db: sqlite_utils.Database) -> int:
@@ -101,3 +166,19 @@ def get_meta(db: sqlite_utils.Database, key: str, default: str | None = None) ->
 
 def set_meta(db: sqlite_utils.Database, key: str, value: str) -> None:
     db["meta"].upsert({"key": key, "value": value}, pk="key")
+
+
+class ThreadLocalDB:
+    """One connection per thread: sqlite3 connections must not cross threads, and the Slack
+    server answers in a pool of them. WAL lets their reads run beside one writer."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self._local = threading.local()
+        self.get()  # create and migrate now, in the opening thread
+
+    def get(self) -> sqlite_utils.Database:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = open_db(self.path)
+        return db

@@ -3,6 +3,7 @@ and a real Chroma server on loopback for the server-mode tests."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -161,3 +162,47 @@ def chroma_server(tmp_path_factory):
     process.terminate()
     process.wait(timeout=20)
     log.close()
+
+
+def start_bot(env: dict, tmp_path: Path, port: int | None = None):
+    """`ospo-bot serve` in HTTP mode as its own process; returns (process, base_url, log_path)."""
+    from tests.slackkit import SIGNING_SECRET
+
+    port = port or free_port()
+    log_path = tmp_path / f"bot-{port}.log"
+    full_env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": "xoxb-test-token",
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "PORT": str(port),
+        **{k: str(v) for k, v in env.items()},
+    }
+    full_env.pop("SLACK_APP_TOKEN", None)
+    log = open(log_path, "wb")  # noqa: SIM115 (closed by the caller via stop_bot)
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "ospo-bot"), "serve", "--host", "127.0.0.1"],
+        env=full_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"ospo-bot serve exited: {log_path.read_text()[-3000:]}")
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=1)
+            return True
+        except OSError:
+            return False
+
+    wait_until(healthy, 120, "ospo-bot serve to answer /healthz")
+    return process, base, log_path
+
+
+def stop_bot(process) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()

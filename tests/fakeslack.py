@@ -11,7 +11,8 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
@@ -25,6 +26,7 @@ class Call:
     method: str
     args: dict
     token: str | None
+    at: float = field(default_factory=time.monotonic)  # when it arrived (for the benchmarks)
 
 
 @dataclass
@@ -39,7 +41,8 @@ class FakeSlack:
         self.tokens = set(tokens)
         self.calls: list[Call] = []
         self._failures: dict[str, list[Failure]] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
+        self.socket_url: str | None = None  # what apps.connections.open hands out (Socket Mode)
         self._ts = itertools.count(1)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -76,16 +79,38 @@ class FakeSlack:
         with self._lock:
             return [call.args for call in self.calls if call.method == method]
 
+    def wait_for(self, method: str, count: int = 1, timeout: float = 60.0, where=None) -> list[dict]:
+        """Block until `count` calls to method (matching `where(args)`) arrived; fail after timeout.
+        The bot answers after it acks, so tests wait on the call itself, not on the clock."""
+
+        def matching():
+            return [c.args for c in self.calls if c.method == method and (where is None or where(c.args))]
+
+        with self._lock:
+            if not self._lock.wait_for(lambda: len(matching()) >= count, timeout=timeout):
+                raise AssertionError(
+                    f"expected {count} {method} call(s) within {timeout}s, got "
+                    f"{len(matching())}; all calls: {[c.method for c in self.calls]}"
+                )
+            return matching()
+
+    def response_url(self, name: str = "cmd") -> str:
+        """A response_url for payloads: what the bot posts there is recorded as method 'response'."""
+        return self.base_url.replace("/api/", f"/response/{name}")
+
     # -- answering ----------------------------------------------------------------------
     def answer(self, method: str, args: dict, token: str | None) -> tuple[int, dict, dict]:
         with self._lock:
             self.calls.append(Call(method, args, token))
+            self._lock.notify_all()
             queued = self._failures.get(method)
             failure = queued.pop(0) if queued else None
         if failure:
             headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
             body = {"ok": False, "error": failure.error} if failure.error else {"ok": False}
             return failure.status, body, headers
+        if method == "response":
+            return 200, {"ok": True}, {}
         if token is None:
             return 200, {"ok": False, "error": "not_authed"}, {}
         if token not in self.tokens:
@@ -97,6 +122,11 @@ class FakeSlack:
 
     def _next_ts(self) -> str:
         return f"1700000000.{next(self._ts):06d}"
+
+    def m_apps_connections_open(self, args):
+        if not self.socket_url:
+            return {"ok": False, "error": "invalid_auth"}
+        return {"ok": True, "url": self.socket_url}
 
     def m_auth_test(self, args):
         return {
@@ -160,6 +190,8 @@ class FakeSlack:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 (http.server's name)
                 method = self.path.rsplit("/", 1)[-1]
+                if self.path.startswith("/response/"):
+                    method = "response"  # a response_url: no token, like Slack's hooks
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode("utf-8") if length else ""
                 if "json" in (self.headers.get("Content-Type") or ""):

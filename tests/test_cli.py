@@ -97,9 +97,7 @@ def test_kb_eval_reports_hits_and_misses(env, tmp_path):
     )
     data = json.loads(run("kb", "eval", str(questions), "--json").stdout)
     assert data["questions"] == 3
-    assert data["hit_at_1"] == pytest.approx(2 / 3, abs=1e-3) and data["hit_at_5"] == pytest.approx(
-        2 / 3, abs=1e-3
-    )
+    assert data["hit_at_1"] == pytest.approx(2 / 3, abs=1e-3) and data["hit_at_5"] == pytest.approx(2 / 3, abs=1e-3)
     assert [m["question"] for m in data["misses"]] == ["how do i sign off commits"]
     assert data["misses"][0]["expected"] == ["nope.md"]
     text = run("kb", "eval", str(questions), "-k", "1")
@@ -173,3 +171,47 @@ def test_empty_knowledge_folder_is_said_plainly(env, tmp_path, monkeypatch):
     assert result.exit_code == 0
     assert "The knowledge base is empty" in result.output
     assert "not sure" in result.output and "Might help" not in result.output
+
+
+def test_serve_refuses_to_start_without_slack_settings(env, monkeypatch):
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    result = CliRunner().invoke(cli, ["serve"])
+    assert result.exit_code == 1
+    assert "SLACK_BOT_TOKEN is not set" in result.output and "SLACK_SIGNING_SECRET is not set" in result.output
+
+
+def test_bad_slack_token_shape_is_a_config_error(env, monkeypatch):
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxp-user-token")
+    result = CliRunner().invoke(cli, ["serve"])
+    assert result.exit_code == 1 and "SLACK_BOT_TOKEN" in result.output and "xoxb-" in result.output
+
+
+def test_doctor_checks_slack_model_and_index(env, monkeypatch):
+    from tests.fakeslack import BOT_TOKEN, FakeSlack
+
+    fake = FakeSlack().start()
+    try:
+        monkeypatch.setenv("SLACK_API_URL", fake.base_url)
+        monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
+        monkeypatch.setenv("SLACK_SIGNING_SECRET", "s")
+        monkeypatch.setenv("OSPO_TRIAGE_CHANNEL", "C1")
+        run("kb", "sync")
+        good = CliRunner().invoke(cli, ["doctor"])
+        assert good.exit_code == 0, good.output
+        assert "Slack accepts the bot token: @ospo-bot" in good.output
+        assert "embedding model loads" in good.output and "index up to date: 3 documents" in good.output
+        monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-revoked")
+        bad = CliRunner().invoke(cli, ["doctor"])
+        assert bad.exit_code == 1 and "Slack refused the bot token: invalid_auth" in bad.output
+    finally:
+        fake.stop()
+
+
+def test_kb_export_writes_saved_answers(env, tmp_path):
+    learned = Path(env["OSPO_DATA_DIR"]) / "learned"
+    learned.mkdir(parents=True)
+    (learned / "00001-q.md").write_text("---\ntitle: Q\n---\n# Q\n\nThe answer.\n")
+    result = run("kb", "export", str(tmp_path / "out"))
+    assert result.exit_code == 0 and "1 saved answer(s) exported" in result.output
+    assert (tmp_path / "out" / "00001-q.md").read_text().endswith("The answer.\n")

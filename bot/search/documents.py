@@ -122,9 +122,10 @@ def _as_tags(value) -> list[str]:
     return [str(value)]
 
 
-def read_document(path: Path, root: Path) -> Document:
-    """Read one markdown file into a Document with its chunks."""
-    relative = path.relative_to(root).as_posix()
+def read_document(path: Path, root: Path, prefix: str = "") -> Document:
+    """Read one markdown file into a Document with its chunks; its path is prefix + the path
+    relative to root."""
+    relative = prefix + path.relative_to(root).as_posix()
     try:
         data = path.read_bytes()
     except OSError as error:

@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,19 +30,23 @@ from bot.search.documents import (
     knowledge_files,
     read_document,
 )
-from bot.store import get_meta, now, open_db, set_meta
+from bot.store import ThreadLocalDB, get_meta, now, set_meta
 
 log = logging.getLogger(__name__)
 
 # Bump when chunking or the embedded text changes, so every file is read again.
 INDEX_FORMAT = "3"
 COLLECTION = "ospo_knowledge"
+LEARNED_PREFIX = "learned/"
 EMBED_BATCH = 64
 
 Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
 
 
 _MODELS: dict[str, object] = {}  # one loaded model per name, shared by every Index in the process
+# One embedding at a time: torch already uses every core, and concurrent calls only fight for them.
+_ENCODE_LOCK = threading.Lock()
+_LOAD_LOCK = threading.Lock()
 
 
 class Embedder:
@@ -56,6 +61,10 @@ class Embedder:
         return self.name in _MODELS
 
     def load(self):
+        with _LOAD_LOCK:
+            return self._load()
+
+    def _load(self):
         if self.name not in _MODELS:
             if Path(self.name).is_dir():
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local folder needs no hub
@@ -75,9 +84,9 @@ class Embedder:
 
     def encode(self, texts: list[str]) -> list[list[float]]:
         self.encoded += len(texts)
-        vectors = self.load().encode(
-            texts, batch_size=EMBED_BATCH, normalize_embeddings=True, convert_to_numpy=True
-        )
+        model = self.load()
+        with _ENCODE_LOCK:
+            vectors = model.encode(texts, batch_size=EMBED_BATCH, normalize_embeddings=True, convert_to_numpy=True)
         return vectors.tolist()
 
 
@@ -148,6 +157,8 @@ class SyncReport:
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, what is wrong)
     repaired: int = 0
     seconds: float = 0.0
+    updated_chunks: list[str] = field(default_factory=list)  # ids whose text changed
+    removed_chunks: list[str] = field(default_factory=list)  # ids that are gone
 
     @property
     def embedded(self) -> int:
@@ -175,18 +186,17 @@ def chunk_hash(chunk: Chunk, model: str) -> str:
 class Index:
     """The knowledge folder's indexes: SQLite (ledger + FTS5) and Chroma."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        db: sqlite_utils.Database | None = None,
-        embedder: Embedder | None = None,
-        vectors: VectorStore | None = None,
-    ):
+    def __init__(self, settings: Settings, embedder: Embedder | None = None, vectors: VectorStore | None = None):
         self.settings = settings
         self.root = settings.knowledge_dir
-        self.db = db or open_db(settings.db_path)
+        self._db = ThreadLocalDB(settings.db_path)
         self.embedder = embedder or Embedder(settings.embedding_model)
         self._vectors = vectors
+        self._sync_lock = threading.Lock()  # one sync at a time in this process
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        return self._db.get()
 
     @property
     def vectors(self) -> VectorStore:
@@ -197,14 +207,21 @@ class Index:
     def _format(self) -> str:
         return f"{INDEX_FORMAT}|{self.embedder.name}"
 
-    def _scan(self) -> dict[str, tuple[Path, bytes]]:
+    def roots(self) -> list[tuple[Path, str]]:
+        """(folder, path prefix): the knowledge folder, and the answers saved from Slack."""
+        return [(self.root, ""), (self.settings.learned_dir, LEARNED_PREFIX)]
+
+    def _scan(self) -> dict[str, tuple[Path, bytes, Path, str]]:
         files = {}
-        for path in knowledge_files(self.root):
-            try:
-                data = path.read_bytes()
-            except OSError:
-                data = b""  # read_document reports it properly
-            files[path.relative_to(self.root).as_posix()] = (path, data)
+        for root, prefix in self.roots():
+            if not root.is_dir():
+                continue
+            for path in knowledge_files(root):
+                try:
+                    data = path.read_bytes()
+                except OSError:
+                    data = b""  # read_document reports it properly
+                files[prefix + path.relative_to(root).as_posix()] = (path, data, root, prefix)
         return files
 
     def is_stale(self) -> bool:
@@ -212,11 +229,15 @@ class Index:
         if get_meta(self.db, "index_format") != self._format():
             return True
         stored = {r["path"]: r["file_hash"] for r in self.db["documents"].rows}
-        current = {rel: file_hash(data) for rel, (_, data) in self._scan().items()}
+        current = {rel: file_hash(data) for rel, (_, data, _, _) in self._scan().items()}
         broken = {rel for rel in current if rel in stored and current[rel] != stored[rel]}
         return bool(set(stored) ^ set(current) or broken)
 
     def sync(self, progress: Progress | None = None, repair: bool = True) -> SyncReport:
+        with self._sync_lock:
+            return self._sync(progress, repair)
+
+    def _sync(self, progress: Progress | None, repair: bool) -> SyncReport:
         started = time.perf_counter()
         report = SyncReport()
         if get_meta(self.db, "embedding_model") not in (None, self.embedder.name):
@@ -228,13 +249,13 @@ class Index:
         stored_docs = {r["path"]: r["file_hash"] for r in self.db["documents"].rows}
         files = self._scan()
         plans = []  # (document, all its chunks, chunks to embed, chunk ids to drop)
-        for rel, (path, data) in files.items():
+        for rel, (path, data, root, prefix) in files.items():
             if not reread_all and stored_docs.get(rel) == file_hash(data):
                 report.unchanged += self.db["chunks"].count_where("path = ?", [rel])
                 report.documents += 1
                 continue
             try:
-                document = read_document(path, self.root)
+                document = read_document(path, root, prefix)
             except DocumentError as error:
                 report.problems.append((rel, str(error)))
                 log.warning("skipped %s: %s", rel, error)
@@ -249,6 +270,8 @@ class Index:
             gone = sorted(set(stored) - {c.id for c in document.chunks})
             report.added += sum(1 for c, _ in changed if c.id not in stored)
             report.updated += sum(1 for c, _ in changed if c.id in stored)
+            report.updated_chunks += [c.id for c, _ in changed if c.id in stored]
+            report.removed_chunks += gone
             report.unchanged += len(fresh) - len(changed)
             report.removed += len(gone)
             if changed or gone or stored_docs.get(rel) != document.file_hash:
@@ -265,7 +288,9 @@ class Index:
                 progress(done, total)
 
         for rel in sorted(set(stored_docs) - set(files)):
-            report.removed += self._remove_document(rel)
+            gone = self._remove_document(rel)
+            report.removed += len(gone)
+            report.removed_chunks += gone
             report.removed_documents.append(rel)
 
         set_meta(self.db, "index_format", self._format())
@@ -312,13 +337,13 @@ class Index:
                 pk="id",
             )
 
-    def _remove_document(self, rel: str) -> int:
+    def _remove_document(self, rel: str) -> list[str]:
         ids = [r["id"] for r in self.db.query("SELECT id FROM chunks WHERE path = ?", [rel])]
         self.vectors.delete(ids)
         with self.db.conn:
             self.db.execute("DELETE FROM chunks WHERE path = ?", [rel])
             self.db.execute("DELETE FROM documents WHERE path = ?", [rel])
-        return len(ids)
+        return ids
 
     def _repair(self) -> int:
         """Make Chroma hold exactly the chunks SQLite lists (after a crash or a lost server).

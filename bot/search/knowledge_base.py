@@ -17,8 +17,11 @@ class KnowledgeBase:
     def __init__(self, settings: Settings, index: Index | None = None, mode: str = "hybrid"):
         self.settings = settings
         self.index = index or Index(settings)
-        self.db = self.index.db
         self.retriever = Retriever(self.index, mode=mode)
+
+    @property
+    def db(self):
+        return self.index.db  # one connection per thread
 
     def sync(self, progress: Progress | None = None) -> SyncReport:
         return self.index.sync(progress)
@@ -52,8 +55,7 @@ class KnowledgeBase:
             {
                 row["path"]: row
                 for row in self.db.query(
-                    f"SELECT path, url, updated FROM documents WHERE path IN "
-                    f"({','.join('?' * len(result.documents))})",
+                    f"SELECT path, url, updated FROM documents WHERE path IN ({','.join('?' * len(result.documents))})",
                     [d.path for d in result.documents],
                 )
             }

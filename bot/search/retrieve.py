@@ -149,8 +149,7 @@ class Retriever:
             return []
         ids = list(scores)
         rows = self.index.db.execute(
-            f"SELECT id, path, title, heading, anchor, text FROM chunks "
-            f"WHERE id IN ({','.join('?' * len(ids))})",
+            f"SELECT id, path, title, heading, anchor, text FROM chunks WHERE id IN ({','.join('?' * len(ids))})",
             ids,
         ).fetchall()
         hits = [

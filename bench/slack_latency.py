@@ -1,0 +1,128 @@
+"""Through the real HTTP endpoint against the fake Slack: time from a signed DM event to the
+answer's chat.postMessage at 1 and at 20 concurrent askers, the ack latency of `/ospo`
+commands while those answers run, and the server's peak RSS.
+
+    .venv/bin/python bench/slack_latency.py [--answers 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import summary_ms  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from bot.config import REPO_KNOWLEDGE_DIR  # noqa: E402
+from tests.conftest import start_bot, stop_bot  # noqa: E402
+from tests.fakeslack import FakeSlack  # noqa: E402
+from tests.slackkit import SlackSide, command, dm, event  # noqa: E402
+
+
+def questions() -> list[str]:
+    lines = (ROOT / "tests/data/questions.jsonl").read_text().splitlines()
+    return [json.loads(line)["question"] for line in lines if line.strip()]
+
+
+def ask_all(slack: SlackSide, fake: FakeSlack, texts: list[str], concurrency: int, tag: str) -> list[float]:
+    """Send each question as a DM from its own channel; latency = answer arrival - send."""
+    sent: dict[str, float] = {}
+
+    def one(n: int) -> None:
+        channel = f"D{tag}{n:05d}"
+        sent[channel] = time.monotonic()
+        status, _ = slack.send_event(event(dm(texts[n % len(texts)], channel=channel, user=f"U{tag}{n:05d}")))
+        assert status == 200, status
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(one, range(len(texts))))
+    fake.wait_for(
+        "chat.postMessage",
+        count=len(texts),
+        timeout=600,
+        where=lambda a: str(a.get("channel", "")).startswith(f"D{tag}"),
+    )
+    arrived = {
+        c.args["channel"]: c.at
+        for c in fake.calls
+        if c.method == "chat.postMessage" and str(c.args.get("channel", "")).startswith(f"D{tag}")
+    }
+    assert len(arrived) == len(texts), "an answer was lost or duplicated"
+    return [arrived[ch] - sent[ch] for ch in sent]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--answers", type=int, default=200, help="questions in the concurrent run")
+    args = parser.parse_args()
+    texts = questions()
+    fake = FakeSlack().start()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {
+            "OSPO_KNOWLEDGE_DIR": REPO_KNOWLEDGE_DIR,
+            "OSPO_DATA_DIR": Path(tmp) / "data",
+            "SLACK_API_URL": fake.base_url,
+            "OSPO_TRIAGE_CHANNEL": "C0TRIAGE",
+        }
+        started = time.monotonic()
+        process, base, _ = start_bot(env, Path(tmp))
+        ready = time.monotonic() - started
+        slack = SlackSide(base + "/slack/events")
+        try:
+            ask_all(slack, fake, texts[:10], 1, "W")  # warm-up
+            alone = ask_all(slack, fake, texts[:50], 1, "A")
+            acks: list[float] = []
+            done = threading.Event()
+
+            def commands() -> None:
+                while not done.is_set():
+                    t0 = time.monotonic()
+                    status, _ = slack.send_command(command("help", fake.response_url("bench")))
+                    acks.append(time.monotonic() - t0)
+                    assert status == 200
+                    done.wait(0.05)
+
+            thread = threading.Thread(target=commands)
+            thread.start()
+            crowd = ask_all(slack, fake, (texts * 10)[: args.answers], 20, "B")
+            done.set()
+            thread.join()
+            rss_mb = peak_rss_mb(process.pid)
+        finally:
+            stop_bot(process)
+            fake.stop()
+    table = Table(title=f"ospo-bot serve (HTTP, waitress) on the bundled handbook; ready in {ready:.1f}s")
+    for column in ("measure", "n", "p50 ms", "p95 ms", "p99 ms"):
+        table.add_column(column, justify="right")
+    for name, values in (
+        ("DM → answer, 1 asker", alone),
+        ("DM → answer, 20 concurrent", crowd),
+        ("/ospo ack during the 20-way run", acks),
+    ):
+        figures = summary_ms(values)
+        table.add_row(name, str(len(values)), *(f"{figures[k]:.0f}" for k in ("p50", "p95", "p99")))
+    console = Console()
+    console.print(table)
+    console.print(f"server peak RSS: {rss_mb:.0f} MB")
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,322 @@
+"""The help desk: questions answered and remembered, feedback, hand-off to the OSPO team,
+answers saved as knowledge, and notices when a quoted policy changes.
+
+Plain Python over SQLite and the knowledge base; the Slack adapters call it and render
+what it returns. Nothing here knows Slack's payloads.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot import licenses
+from bot.search.answer import Answer
+from bot.search.index import LEARNED_PREFIX, SyncReport
+from bot.search.knowledge_base import KnowledgeBase
+from bot.store import now
+
+NOTICE_WINDOW_DAYS = 90  # answers older than this are not followed up when policy changes
+
+
+@dataclass
+class Reply:
+    """What the bot says to one question."""
+
+    question_id: int
+    answer: Answer
+    license: licenses.LicenseReport | None  # the policy verdict when the question names a license
+
+
+@dataclass
+class Escalation:
+    id: int
+    question_id: int
+    question: str
+    asker: str | None
+    channel: str | None
+    thread_ts: str | None
+    triage_channel: str | None
+    triage_ts: str | None
+    state: str
+    answer: str | None
+    answered_by: str | None
+    best_guess: str | None  # the document the bot would have quoted
+
+
+@dataclass
+class Notice:
+    id: int
+    user: str
+    question: str
+    title: str
+    kind: str  # changed, removed
+    new_text: str | None
+
+
+class HelpDesk:
+    def __init__(self, kb: KnowledgeBase, policy: licenses.Policy | None = None):
+        self.kb = kb
+        self.settings = kb.settings
+        self.policy = policy
+
+    @property
+    def db(self):
+        return self.kb.db
+
+    # -- answering --------------------------------------------------------------------
+    def ask(
+        self, question: str, *, user: str | None = None, channel: str | None = None, source: str = "slack"
+    ) -> Reply:
+        """Answer and record; raises ValueError for an empty question."""
+        answer = self.kb.ask(question, user=user, channel=channel, source=source, record=False)
+        question_id = self.kb.record(answer, user=user, channel=channel, source=source)
+        if answer.confident and answer.sources:
+            top = answer.sources[0]
+            chunk = self.db.execute(
+                "SELECT id, content_hash FROM chunks WHERE path = ? AND anchor = ? ORDER BY ordinal",
+                [top.path, top.anchor],
+            ).fetchone()
+            if chunk:
+                with self.db.conn:
+                    self.db["answers"].insert(
+                        {"question_id": question_id, "chunk_id": chunk[0], "content_hash": chunk[1]}
+                    )
+        try:
+            report = licenses.find_in_text(answer.question, self.policy)
+        except ValueError:  # a broken policy file must not cost the user the answer
+            report = None
+        return Reply(question_id, answer, report)
+
+    def delivered(self, question_id: int, channel: str, ts: str) -> None:
+        """Where the answer was posted (for escalations and follow-ups)."""
+        with self.db.conn:
+            self.db.execute("UPDATE answers SET channel = ?, ts = ? WHERE question_id = ?", [channel, ts, question_id])
+
+    def question(self, question_id: int) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM questions WHERE id = ?", [question_id]))
+        return rows[0] if rows else None
+
+    # -- events, threads ----------------------------------------------------------------
+    def claim_event(self, event_id: str) -> bool:
+        """True the first time an event id is seen (Slack retries resend the same id)."""
+        with self.db.conn:
+            cursor = self.db.execute(
+                "INSERT OR IGNORE INTO slack_events (event_id, received_at) VALUES (?, ?)", [event_id, now()]
+            )
+        return cursor.rowcount == 1
+
+    def remember_thread(self, channel: str, thread_ts: str) -> None:
+        with self.db.conn:
+            self.db.execute(
+                "INSERT OR IGNORE INTO bot_threads (channel, thread_ts, at) VALUES (?, ?, ?)",
+                [channel, thread_ts, now()],
+            )
+
+    def is_bot_thread(self, channel: str, thread_ts: str) -> bool:
+        return bool(
+            self.db.execute(
+                "SELECT 1 FROM bot_threads WHERE channel = ? AND thread_ts = ?", [channel, thread_ts]
+            ).fetchone()
+        )
+
+    # -- feedback -----------------------------------------------------------------------
+    def feedback(self, question_id: int, user: str, vote: int, reason: str | None = None) -> None:
+        """One vote per user and question: a second click changes the vote, a reason is added."""
+        if vote not in (1, -1):
+            raise ValueError("vote must be 1 or -1")
+        with self.db.conn:
+            existing = self.db.execute(
+                "SELECT id FROM feedback WHERE question_id = ? AND user = ?", [question_id, user]
+            ).fetchone()
+            row = {"question_id": question_id, "user": user, "vote": vote, "at": now()}
+            if reason is not None:
+                row["reason"] = reason.strip()[:2000]
+            if existing:
+                self.db["feedback"].update(existing[0], row)
+            else:
+                self.db["feedback"].insert(row)
+
+    # -- the human loop -------------------------------------------------------------------
+    def escalate(
+        self, question_id: int, user: str, channel: str | None, thread_ts: str | None
+    ) -> tuple[Escalation, bool]:
+        """Open (or find) the escalation of a question; returns (escalation, newly opened)."""
+        with self.db.conn:
+            cursor = self.db.execute(
+                "INSERT OR IGNORE INTO escalations (question_id, asker, channel, thread_ts, state, opened_at) "
+                "VALUES (?, ?, ?, ?, 'open', ?)",
+                [question_id, user, channel, thread_ts, now()],
+            )
+        escalation = self.escalation(question_id=question_id)
+        return escalation, cursor.rowcount == 1
+
+    def posted_to_triage(self, escalation_id: int, channel: str, ts: str) -> None:
+        with self.db.conn:
+            self.db.execute(
+                "UPDATE escalations SET triage_channel = ?, triage_ts = ? WHERE id = ?", [channel, ts, escalation_id]
+            )
+
+    def escalation(
+        self, escalation_id: int | None = None, *, question_id: int | None = None, triage: tuple[str, str] | None = None
+    ) -> Escalation | None:
+        where, args = ("e.id = ?", [escalation_id])
+        if question_id is not None:
+            where, args = ("e.question_id = ?", [question_id])
+        elif triage is not None:
+            where, args = ("e.triage_channel = ? AND e.triage_ts = ?", list(triage))
+        rows = list(
+            self.db.query(
+                f"SELECT e.*, q.question, q.top_path FROM escalations e JOIN questions q ON q.id = e.question_id "
+                f"WHERE {where}",
+                args,
+            )
+        )
+        if not rows:
+            return None
+        r = rows[0]
+        return Escalation(
+            r["id"],
+            r["question_id"],
+            r["question"],
+            r["asker"],
+            r["channel"],
+            r["thread_ts"],
+            r["triage_channel"],
+            r["triage_ts"],
+            r["state"],
+            r["answer"],
+            r["answered_by"],
+            r["top_path"],
+        )
+
+    def record_reply(self, escalation_id: int, text: str, user: str) -> None:
+        with self.db.conn:
+            self.db.execute(
+                "UPDATE escalations SET answer = ?, answered_by = ? WHERE id = ?", [text, user, escalation_id]
+            )
+
+    def resolve(self, escalation_id: int, user: str) -> bool:
+        """Close an open escalation; False if it was closed already (a second click changes nothing)."""
+        with self.db.conn:
+            cursor = self.db.execute(
+                "UPDATE escalations SET state = 'resolved', resolved_at = ?, resolved_by = ? "
+                "WHERE id = ? AND state = 'open'",
+                [now(), user, escalation_id],
+            )
+        return cursor.rowcount == 1
+
+    def save_as_knowledge(self, escalation_id: int, user: str) -> str:
+        """Write the question and the OSPO's answer as a knowledge entry and index it now.
+        Returns the entry's path (learned/...). Saving twice keeps one entry, updated."""
+        escalation = self.escalation(escalation_id)
+        if escalation is None:
+            raise ValueError(f"no escalation {escalation_id}")
+        if not escalation.answer:
+            raise ValueError("nobody has answered this question in the thread yet")
+        name = f"{escalation.id:05d}-{slug(escalation.question)}.md"
+        folder = self.settings.learned_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        title = " ".join(escalation.question.split())[:120]
+        front = {
+            "title": title,
+            "tags": ["learned", "from-slack"],
+            "owner": "OSPO",
+            "answered_by": escalation.answered_by,
+            "saved_by": user,
+            "updated": datetime.now(UTC).date().isoformat(),
+        }
+        body = "---\n" + "".join(f"{k}: {json.dumps(v)}\n" for k, v in front.items()) + "---\n"
+        body += f"# {title}\n\n{escalation.answer.strip()}\n"
+        (folder / name).write_text(body, encoding="utf-8")
+        path = LEARNED_PREFIX + name
+        with self.db.conn:
+            self.db.execute("DELETE FROM learned WHERE escalation_id = ?", [escalation.id])
+            self.db["learned"].insert(
+                {
+                    "escalation_id": escalation.id,
+                    "path": path,
+                    "question": escalation.question,
+                    "answer": escalation.answer,
+                    "answered_by": escalation.answered_by,
+                    "created_at": now(),
+                }
+            )
+        self.kb.sync()
+        return path
+
+    def export_learned(self, destination: Path) -> list[Path]:
+        """Copy the saved entries out, for the OSPO to fold into knowledge/."""
+        destination.mkdir(parents=True, exist_ok=True)
+        written = []
+        folder = self.settings.learned_dir
+        for source in sorted(folder.glob("*.md")) if folder.is_dir() else []:
+            target = destination / source.name
+            target.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+            written.append(target)
+        return written
+
+    # -- policy changed: tell the people who were quoted it ------------------------------
+    def queue_notices(self, report: SyncReport) -> int:
+        """For every answer of the last 90 days that quoted a section this sync changed or
+        removed, queue one DM to its asker (one per person and section). Returns how many."""
+        touched = [(cid, "changed") for cid in report.updated_chunks] + [
+            (cid, "removed") for cid in report.removed_chunks
+        ]
+        if not touched:
+            return 0
+        since = (datetime.now(UTC) - timedelta(days=NOTICE_WINDOW_DAYS)).isoformat(timespec="seconds")
+        queued = 0
+        with self.db.conn:
+            for chunk_id, kind in touched:
+                new = self.db.execute("SELECT text FROM chunks WHERE id = ?", [chunk_id]).fetchone()
+                rows = self.db.execute(
+                    "SELECT q.user, MAX(q.id) FROM answers a JOIN questions q ON q.id = a.question_id "
+                    "WHERE a.chunk_id = ? AND q.asked_at >= ? AND q.user IS NOT NULL GROUP BY q.user",
+                    [chunk_id, since],
+                ).fetchall()
+                for user, question_id in rows:
+                    self.db["notices"].insert(
+                        {
+                            "user": user,
+                            "question_id": question_id,
+                            "chunk_id": chunk_id,
+                            "kind": kind,
+                            "new_text": new[0] if new else None,
+                            "created_at": now(),
+                        }
+                    )
+                    queued += 1
+        return queued
+
+    def pending_notices(self) -> list[Notice]:
+        rows = self.db.query(
+            "SELECT n.id, n.user, n.kind, n.new_text, n.chunk_id, q.question FROM notices n "
+            "JOIN questions q ON q.id = n.question_id WHERE n.sent_at IS NULL ORDER BY n.id"
+        )
+        notices = []
+        for r in rows:
+            title = self.db.execute("SELECT title FROM chunks WHERE id = ?", [r["chunk_id"]]).fetchone()
+            notices.append(
+                Notice(
+                    r["id"],
+                    r["user"],
+                    r["question"],
+                    title[0] if title else r["chunk_id"].split("#")[0],
+                    r["kind"],
+                    r["new_text"],
+                )
+            )
+        return notices
+
+    def notice_sent(self, notice_id: int) -> None:
+        with self.db.conn:
+            self.db.execute("UPDATE notices SET sent_at = ? WHERE id = ?", [now(), notice_id])
+
+
+def slug(text: str, limit: int = 50) -> str:
+    words = re.sub(r"[^a-z0-9]+", " ", text.lower()).split()
+    return "-".join(words)[:limit].strip("-") or "entry"

@@ -1,0 +1,70 @@
+"""Answering a question somewhere in Slack: shared by events, commands and actions."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.helpdesk import HelpDesk, Reply
+from bot.slack import blocks
+
+log = logging.getLogger(__name__)
+
+WORKING = "eyes"  # the reaction that shows the bot is on it
+MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
+EMPTY_HELP = (
+    "Ask me an open-source question, e.g. “can I fix a typo in an Apache-2.0 project?” Type `/ospo help` for more."
+)
+
+
+def question_text(text: str | None, bot_user: str | None = None) -> str:
+    """The question without the bot's own mention (other mentions stay, as text)."""
+    text = text or ""
+    if bot_user:
+        text = re.sub(rf"<@{bot_user}(?:\|[^>]*)?>", " ", text)
+    return " ".join(text.split())
+
+
+def answer_in(
+    client: WebClient,
+    desk: HelpDesk,
+    *,
+    question: str,
+    user: str,
+    channel: str,
+    thread_ts: str | None,
+    message_ts: str | None,
+) -> Reply | None:
+    """Answer a message: a reaction while working, the answer in the thread (or DM), recorded."""
+    if not question_text(question):
+        client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=EMPTY_HELP)
+        return None
+    if message_ts:
+        react(client, "reactions_add", channel, message_ts)
+    try:
+        reply = desk.ask(question, user=user, channel=channel, source="slack")
+        posted = client.chat_postMessage(
+            channel=channel,
+            thread_ts=thread_ts,
+            text=blocks.answer_text(reply),
+            blocks=blocks.answer_blocks(reply),
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        desk.delivered(reply.question_id, channel, posted["ts"])
+        desk.remember_thread(channel, thread_ts or posted["ts"])
+        return reply
+    finally:
+        if message_ts:
+            react(client, "reactions_remove", channel, message_ts)
+
+
+def react(client: WebClient, method: str, channel: str, ts: str) -> None:
+    """Best effort: a missing reaction must never cost the user the answer."""
+    try:
+        getattr(client, method)(channel=channel, timestamp=ts, name=WORKING)
+    except SlackApiError as error:
+        log.info("%s on %s failed: %s", method, channel, error.response.get("error"))

@@ -1,0 +1,458 @@
+"""End to end: a running `ospo-bot serve` (HTTP mode), the real Bolt app and WebClient talking
+to the fake Slack, and Slack's side as signed payloads to /slack/events."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import pytest
+
+from tests.conftest import SMALL_KB, start_bot, stop_bot, write_docs
+from tests.fakeslack import FakeSlack
+from tests.slackkit import (
+    CHANNEL,
+    DM,
+    HELP_CHANNEL,
+    OSPO_MEMBER,
+    TRIAGE,
+    USER,
+    SlackSide,
+    block_action,
+    channel_message,
+    command,
+    dm,
+    event,
+    mention,
+    view_submission,
+)
+
+
+@pytest.fixture(scope="module")
+def fake():
+    slack = FakeSlack().start()
+    yield slack
+    slack.stop()
+
+
+@pytest.fixture(scope="module")
+def bot(fake, tmp_path_factory, model_name):
+    folder = tmp_path_factory.mktemp("slack-bot")
+    knowledge = write_docs(folder / "knowledge", SMALL_KB)
+    env = {
+        "OSPO_KNOWLEDGE_DIR": knowledge, "OSPO_DATA_DIR": folder / "data", "OSPO_EMBEDDING_MODEL": model_name,
+        "SLACK_API_URL": fake.base_url, "OSPO_TRIAGE_CHANNEL": TRIAGE, "OSPO_HELP_CHANNELS": HELP_CHANNEL,
+    }
+    process, base, log = start_bot(env, folder)
+    yield {"base": base, "slack": SlackSide(base + "/slack/events"), "knowledge": knowledge, "log": log,
+           "env": env, "folder": folder}
+    stop_bot(process)
+
+
+def posted(fake, where) -> dict:
+    return fake.wait_for("chat.postMessage", where=where)[-1]
+
+
+def blocks_text(message: dict) -> str:
+    blocks = message.get("blocks") or []
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    return json.dumps(blocks)
+
+
+def test_healthz_reports_the_index(bot):
+    health = json.loads(urllib.request.urlopen(bot["base"] + "/healthz").read())
+    assert health == {"status": "ok", "documents": 3, "chunks": 5, "mode": "http"}
+
+
+def test_dm_gets_an_answer_with_source_and_buttons(bot, fake):
+    status, _ = bot["slack"].send_event(event(dm("how do I sign off my commits?")))
+    assert status == 200
+    message = posted(fake, lambda a: a.get("channel") == DM and "sign" in blocks_text(a).lower())
+    text = blocks_text(message)
+    assert "Signing off commits with the DCO" in text and "git commit -s" in text
+    for action in ("feedback_up", "feedback_down", "escalate"):
+        assert action in text
+    assert "thread_ts" not in message or message["thread_ts"] is None
+
+
+# -- helpers --------------------------------------------------------------------------------
+_ids = iter(range(1, 10_000))
+
+
+def new_dm() -> tuple[str, str]:
+    """A fresh user and their DM channel, so tests sharing the one bot never see each other."""
+    n = next(_ids)
+    return f"U0T{n:05d}", f"D0T{n:05d}"
+
+
+def new_channel() -> str:
+    return f"C0T{next(_ids):05d}"
+
+
+def blocks_of(args: dict) -> list[dict]:
+    blocks = args.get("blocks") or []
+    return json.loads(blocks) if isinstance(blocks, str) else blocks
+
+
+def everything(args: dict) -> str:
+    """The whole of what a call put in front of people: fallback text and blocks."""
+    return str(args.get("text") or "") + blocks_text(args)
+
+
+def button_value(message: dict, action_id: str) -> str:
+    for block in blocks_of(message):
+        for element in block.get("elements") or []:
+            if element.get("action_id") == action_id:
+                return element["value"]
+    raise AssertionError(f"no {action_id} button in {blocks_text(message)}")
+
+
+def calls_where(fake, method: str, where) -> list[dict]:
+    return [args for args in fake.calls_to(method) if where(args)]
+
+
+def in_channel(channel: str):
+    return lambda args: args.get("channel") == channel
+
+
+def ask_dm(bot, fake, text: str, user: str, channel: str) -> dict:
+    """DM the bot and return its answer (the first chat.postMessage in that DM)."""
+    status, _ = bot["slack"].send_event(event(dm(text, user=user, channel=channel)))
+    assert status == 200
+    return posted(fake, in_channel(channel))
+
+
+def sentinel(bot, fake) -> None:
+    """A DM that must be answered: once it is, everything sent before it has been handled."""
+    user, channel = new_dm()
+    ask_dm(bot, fake, "how do I sign off my commits?", user, channel)
+
+
+def db(bot):
+    import sqlite_utils
+
+    return sqlite_utils.Database(Path(bot["env"]["OSPO_DATA_DIR"]) / "ospo-bot.db")
+
+
+def escalate_from_dm(bot, fake, question: str) -> dict:
+    """Ask in a DM, click Ask the OSPO team; returns ids and the triage post."""
+    user, channel = new_dm()
+    answer = ask_dm(bot, fake, question, user, channel)
+    qid = button_value(answer, "escalate")
+    answer_ts = f"1800000000.{next(_ids):06d}"  # where the answer sits in the DM
+    bot["slack"].send_interaction(block_action("escalate", qid, user=user, channel=channel, message_ts=answer_ts))
+    fake.wait_for("chat.postEphemeral", where=lambda a: a.get("user") == user and "passed your question" in a["text"])
+    triage = posted(fake, lambda a: a.get("channel") == TRIAGE and f"<@{user}>" in blocks_text(a))
+    row = next(db(bot).query("SELECT * FROM escalations WHERE question_id = ?", [int(qid)]))
+    return {"user": user, "channel": channel, "qid": qid, "answer_ts": answer_ts, "triage": triage,
+            "escalation": row}
+
+
+def ospo_reply(bot, fake, flow: dict, text: str) -> tuple[dict, dict]:
+    """An OSPO member replies under the triage post; returns (relay to the asker, offer in triage)."""
+    triage_ts = flow["escalation"]["triage_ts"]
+    bot["slack"].send_event(event(channel_message(text, channel=TRIAGE, user=OSPO_MEMBER, thread_ts=triage_ts)))
+    relay = posted(fake, lambda a: a.get("channel") == flow["channel"] and "OSPO team answered" in a.get("text", ""))
+    offer = posted(fake, lambda a: a.get("channel") == TRIAGE and a.get("thread_ts") == triage_ts
+                   and "save_knowledge" in blocks_text(a))
+    return relay, offer
+
+
+# -- 1. where the bot answers -------------------------------------------------------------------
+def test_mention_is_answered_in_its_thread_and_so_are_follow_ups(bot, fake):
+    channel = new_channel()
+    question = mention("how do I sign off my commits?", channel=channel)
+    bot["slack"].send_event(event(question))
+    first = posted(fake, in_channel(channel))
+    assert first["thread_ts"] == question["ts"]
+    assert "Signing off commits with the DCO" in blocks_text(first)
+
+    follow_up = channel_message("does a new feature need approval?", channel=channel, thread_ts=question["ts"])
+    bot["slack"].send_event(event(follow_up))
+    answers = fake.wait_for("chat.postMessage", count=2, where=in_channel(channel))
+    assert answers[1]["thread_ts"] == question["ts"]
+    assert "feedback_up" in blocks_text(answers[1])
+
+
+def test_plain_message_in_a_random_channel_is_ignored(bot, fake):
+    channel = new_channel()
+    ignored = channel_message("how do I sign off my commits?", channel=channel)
+    bot["slack"].send_event(event(ignored))
+    sentinel(bot, fake)
+    assert [c for c in fake.calls if c.args.get("channel") == channel] == []
+
+
+def test_plain_message_in_a_help_channel_is_answered_in_a_thread(bot, fake):
+    user, _ = new_dm()
+    question = channel_message("how do I sign off my commits?", channel=HELP_CHANNEL, user=user)
+    bot["slack"].send_event(event(question))
+    answer = posted(fake, lambda a: a.get("channel") == HELP_CHANNEL and a.get("thread_ts") == question["ts"])
+    assert "git commit -s" in blocks_text(answer)
+
+
+# -- 2. what the bot ignores ----------------------------------------------------------------------
+def test_bots_edits_deletions_and_joins_are_ignored(bot, fake):
+    channels = []
+    for extra in ({"bot_id": "B0OTHER"}, {"subtype": "message_changed"}, {"subtype": "message_deleted"},
+                  {"subtype": "channel_join"}):
+        user, channel = new_dm()
+        channels.append(channel)
+        bot["slack"].send_event(event(dm("how do I sign off my commits?", user=user, channel=channel, **extra)))
+    join_in_help = channel_message("<@U0JOINER> has joined the channel", channel=HELP_CHANNEL, user="U0JOINER",
+                                   subtype="channel_join")
+    bot["slack"].send_event(event(join_in_help))
+    bot_mention = mention("how do I sign off my commits?", channel=new_channel(), bot_id="B0OTHER")
+    channels.append(bot_mention["channel"])
+    bot["slack"].send_event(event(bot_mention))
+    sentinel(bot, fake)
+    assert [c.method for c in fake.calls if c.args.get("channel") in channels] == []
+    assert not [c for c in fake.calls if c.args.get("thread_ts") == join_in_help["ts"]
+                or c.args.get("timestamp") == join_in_help["ts"]]
+
+
+# -- 3. the working indicator ---------------------------------------------------------------------
+def test_eyes_reaction_while_working(bot, fake):
+    user, channel = new_dm()
+    message = dm("how do I sign off my commits?", user=user, channel=channel)
+    bot["slack"].send_event(event(message))
+    fake.wait_for("reactions.remove", where=in_channel(channel))
+    calls = [(c.method, c.args) for c in fake.calls if c.args.get("channel") == channel]
+    assert [m for m, _ in calls] == ["reactions.add", "chat.postMessage", "reactions.remove"]
+    for method, args in calls:
+        if method.startswith("reactions."):
+            assert args["name"] == "eyes" and args["timestamp"] == message["ts"]
+
+
+# -- 4. /ospo --------------------------------------------------------------------------------
+def test_slash_ask_acks_at_once_and_answers_ephemerally_with_share(bot, fake):
+    started = time.monotonic()
+    status, _ = bot["slack"].send_command(command("ask how do I sign off my commits?", fake.response_url("ask")))
+    assert status == 200 and time.monotonic() - started < 3
+    reply = fake.wait_for("response", where=lambda a: "Signing off commits" in everything(a))[-1]
+    assert reply["response_type"] == "ephemeral"
+    assert "git commit -s" in blocks_text(reply)
+    button_value(reply, "share")
+
+
+def test_slash_help_bare_and_approve(bot, fake):
+    for text in ("help", ""):
+        status, _ = bot["slack"].send_command(command(text, fake.response_url("help")))
+        assert status == 200
+    helps = fake.wait_for("response", count=2, where=lambda a: "I answer open-source questions" in blocks_text(a))
+    assert all(h["response_type"] == "ephemeral" for h in helps)
+    status, _ = bot["slack"].send_command(command("approve my-project", fake.response_url("approve")))
+    assert status == 200
+    fake.wait_for("response", where=lambda a: "coming soon" in a.get("text", ""))
+
+
+# -- 5, 6. what the answer says ------------------------------------------------------------------
+def test_license_question_leads_with_the_policy_verdict(bot, fake):
+    user, channel = new_dm()
+    answer = ask_dm(bot, fake, "can I use SSPL code in our SaaS?", user, channel)
+    blocks = blocks_of(answer)
+    assert "License policy for SSPL-1.0" in blocks[0]["text"]["text"]
+    assert len(blocks) >= 3 and blocks[1]["type"] == "section"  # the passage (or "not sure") follows
+    assert "License policy" not in json.dumps(blocks[1:])
+
+
+def test_not_confident_says_so_and_offers_the_ospo_team(bot, fake):
+    user, channel = new_dm()
+    answer = ask_dm(bot, fake, "what's for lunch?", user, channel)
+    assert "I'm not sure" in blocks_text(answer)
+    button_value(answer, "escalate")
+
+
+# -- 7. feedback -----------------------------------------------------------------------------
+def test_thumbs_up_and_down_with_reason(bot, fake):
+    user, channel = new_dm()
+    answer = ask_dm(bot, fake, "how do I sign off my commits?", user, channel)
+    qid = button_value(answer, "feedback_up")
+
+    bot["slack"].send_interaction(block_action("feedback_up", qid, user=user, channel=channel))
+    thanks = fake.wait_for("chat.postEphemeral", where=lambda a: a.get("user") == user)[-1]
+    assert "Thanks" in thanks["text"] and thanks["channel"] == channel
+    assert [r["vote"] for r in db(bot).query("SELECT vote FROM feedback WHERE question_id = ?", [int(qid)])] == [1]
+
+    down = block_action("feedback_down", qid, user=user, channel=channel)
+    bot["slack"].send_interaction(down)
+    opened = fake.wait_for("views.open", where=lambda a: a.get("trigger_id") == down["trigger_id"])[-1]
+    view = opened["view"] if isinstance(opened["view"], dict) else json.loads(opened["view"])
+    assert view["callback_id"] == "feedback_reason" and view["private_metadata"] == qid
+
+    values = {"reason": {"text": {"type": "plain_text_input", "value": "It quoted the wrong section"}}}
+    status, _ = bot["slack"].send_interaction(view_submission("feedback_reason", qid, values, user=user))
+    assert status == 200
+
+    def recorded():
+        rows = list(db(bot).query("SELECT vote, reason FROM feedback WHERE question_id = ? AND user = ?",
+                                  [int(qid), user]))
+        return rows == [{"vote": -1, "reason": "It quoted the wrong section"}]
+
+    wait_until(recorded, 10, "the 👎 reason in the feedback table")
+
+
+# -- 8, 9. the human loop ----------------------------------------------------------------------
+def test_ask_the_ospo_team_relay_and_resolve(bot, fake):
+    flow = escalate_from_dm(bot, fake, "may I present our <internal> tool & its code at a conference?")
+    triage = flow["triage"]
+    assert "may I present our &lt;internal&gt; tool &amp; its code" in blocks_text(triage)
+    assert f"<@{flow['user']}>" in blocks_text(triage)
+    assert button_value(triage, "resolve") == str(flow["escalation"]["id"])
+
+    # A second click: no second escalation, no second triage post.
+    bot["slack"].send_interaction(block_action("escalate", flow["qid"], user=flow["user"], channel=flow["channel"],
+                                               message_ts=flow["answer_ts"]))
+    fake.wait_for("chat.postEphemeral", where=lambda a: a.get("user") == flow["user"] and "already" in a["text"])
+    assert len(calls_where(fake, "chat.postMessage", lambda a: a.get("channel") == TRIAGE
+                           and f"<@{flow['user']}>" in blocks_text(a))) == 1
+    assert db(bot)["escalations"].count_where("question_id = ?", [int(flow["qid"])]) == 1
+
+    relay, offer = ospo_reply(bot, fake, flow, "Yes, after a review of the slides by the OSPO.")
+    assert relay["thread_ts"] == flow["answer_ts"]
+    assert "after a review of the slides" in everything(relay)
+    assert "resolve" in blocks_text(offer)
+
+    resolve = block_action("resolve", str(flow["escalation"]["id"]), user=OSPO_MEMBER, channel=TRIAGE,
+                           message_ts=flow["escalation"]["triage_ts"])
+    bot["slack"].send_interaction(resolve)
+    told = posted(fake, lambda a: a.get("channel") == flow["channel"] and "resolved" in a.get("text", ""))
+    assert told["thread_ts"] == flow["answer_ts"]
+    update = fake.wait_for("chat.update", where=lambda a: a.get("ts") == flow["escalation"]["triage_ts"])
+    assert update[-1]["channel"] == TRIAGE and "Resolved" in blocks_text(update[-1])
+
+    before = len(fake.calls)
+    bot["slack"].send_interaction(block_action("resolve", str(flow["escalation"]["id"]), user=OSPO_MEMBER,
+                                               channel=TRIAGE, message_ts=flow["escalation"]["triage_ts"]))
+    sentinel(bot, fake)
+    later = [c for c in fake.calls[before:] if c.args.get("channel") in (TRIAGE, flow["channel"])]
+    assert later == []
+
+
+def test_save_as_knowledge_answers_the_next_asker(bot, fake):
+    question = "who approves speaking at open source conferences?"
+    flow = escalate_from_dm(bot, fake, question)
+    ospo_reply(bot, fake, flow, "The developer relations team approves conference talks; file a speaker request.")
+    bot["slack"].send_interaction(block_action("save_knowledge", str(flow["escalation"]["id"]), user=OSPO_MEMBER,
+                                               channel=TRIAGE, message_ts=flow["escalation"]["triage_ts"]))
+    saved = posted(fake, lambda a: a.get("channel") == TRIAGE and a.get("text", "").startswith("Saved as learned/"))
+    path = saved["text"].removeprefix("Saved as ")
+    learned = Path(bot["env"]["OSPO_DATA_DIR"]) / path
+    assert learned.parent.name == "learned" and learned.suffix == ".md"
+    assert "developer relations team approves" in learned.read_text()
+
+    user, channel = new_dm()
+    answer = ask_dm(bot, fake, question, user, channel)
+    assert "developer relations team approves" in blocks_text(answer)
+    assert "I'm not sure" not in blocks_text(answer)
+    row = next(db(bot).query("SELECT confident, top_path FROM questions WHERE user = ? ORDER BY id DESC", [user]))
+    assert row["confident"] and row["top_path"].startswith("learned/")
+
+
+# -- 10. Slack retries -------------------------------------------------------------------------
+def test_retried_event_is_answered_once_even_after_a_restart(bot, fake):
+    user, channel = new_dm()
+    payload = event(dm("how do I sign off my commits?", user=user, channel=channel))
+    assert bot["slack"].send_event(payload)[0] == 200
+    assert bot["slack"].send_event(payload, {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})[0] == 200
+    posted(fake, in_channel(channel))
+    sentinel(bot, fake)
+    assert len(calls_where(fake, "chat.postMessage", in_channel(channel))) == 1
+
+    process, base, _ = start_bot(bot["env"], bot["folder"])
+    try:
+        second = SlackSide(base + "/slack/events")
+        assert second.send_event(payload, {"X-Slack-Retry-Num": "2", "X-Slack-Retry-Reason": "http_error"})[0] == 200
+        other_user, other_channel = new_dm()
+        second.send_event(event(dm("how do I sign off my commits?", user=other_user, channel=other_channel)))
+        posted(fake, in_channel(other_channel))  # the new process answers new events
+    finally:
+        stop_bot(process)
+    assert len(calls_where(fake, "chat.postMessage", in_channel(channel))) == 1
+
+
+# -- 11. signatures ---------------------------------------------------------------------------
+def test_unsigned_badly_signed_and_stale_requests_are_refused(bot, fake):
+    user, channel = new_dm()
+    payload = event(dm("how do I sign off my commits?", user=user, channel=channel))
+    body = json.dumps(payload)
+    url = bot["slack"].url
+    bad = {**sign(body), "X-Slack-Signature": "v0=" + "0" * 64}
+    stale = sign(body, timestamp=int(time.time()) - 6 * 60)
+    wrong_secret = sign(body, secret="not-the-secret")
+    assert post(url, body, "application/json", bad, signed=False)[0] == 401
+    assert post(url, body, "application/json", signed=False)[0] == 401
+    assert post(url, body, "application/json", stale, signed=False)[0] == 401
+    assert post(url, body, "application/json", wrong_secret, signed=False)[0] == 401
+    sentinel(bot, fake)
+    assert [c.method for c in fake.calls if c.args.get("channel") == channel] == []
+    # The refused requests did not use up the event id: the genuine one is answered.
+    assert bot["slack"].send_event(payload)[0] == 200
+    posted(fake, in_channel(channel))
+
+
+# -- 12. Web API failures ----------------------------------------------------------------------
+def test_rate_limited_answer_is_retried(bot, fake):
+    user, channel = new_dm()
+    fake.rate_limit("chat.postMessage", retry_after=1)
+    bot["slack"].send_event(event(dm("how do I sign off my commits?", user=user, channel=channel)))
+    attempts = fake.wait_for("chat.postMessage", count=2, where=in_channel(channel))
+    assert attempts[0] == attempts[1] and "git commit -s" in blocks_text(attempts[1])
+    assert not calls_where(fake, "chat.postEphemeral", lambda a: a.get("user") == user)
+
+
+def test_failed_answer_gets_an_apology(bot, fake):
+    user, channel = new_dm()
+    fake.fail("chat.postMessage", "channel_not_found")
+    bot["slack"].send_event(event(dm("how do I sign off my commits?", user=user, channel=channel)))
+    apology = wait_for_apology(fake, user)
+    assert apology["channel"] in (channel, user)
+
+
+def test_slack_outage_gets_an_apology_and_the_next_answer_arrives(bot, fake):
+    user, channel = new_dm()
+    fake.server_error("chat.postMessage", 503, times=5)
+    bot["slack"].send_event(event(dm("how do I sign off my commits?", user=user, channel=channel)))
+    wait_for_apology(fake, user)
+    assert len(calls_where(fake, "chat.postMessage", in_channel(channel))) == 3  # first try + 2 retries
+    # Two 503s are still queued: the next answer gets through on its third try.
+    other, other_channel = new_dm()
+    bot["slack"].send_event(event(dm("how do I sign off my commits?", user=other, channel=other_channel)))
+    fake.wait_for("chat.postMessage", count=3, where=in_channel(other_channel))
+    assert not calls_where(fake, "chat.postEphemeral", lambda a: a.get("user") == other)
+
+
+def wait_for_apology(fake, user: str) -> dict:
+    def sorry(a):
+        return "Sorry" in a.get("text", "") and (a.get("user") == user or a.get("channel") == user)
+
+    fake.wait_for("chat.postEphemeral", where=sorry, timeout=30) if False else None
+    deadline_calls = None
+    for method in ("chat.postEphemeral", "chat.postMessage"):
+        deadline_calls = calls_where(fake, method, sorry) or deadline_calls
+    if deadline_calls:
+        return deadline_calls[-1]
+    return fake.wait_for("chat.postEphemeral", where=sorry, timeout=30)[-1]
+
+
+# -- 13. hostile input ---------------------------------------------------------------------------
+@pytest.mark.parametrize("text", [
+    "",
+    "Can I contribute to an Apache project? " * 1030,
+    "🎉🔥👍🏽😀",
+    "<!channel> <@U999> <https://evil|innocent>",
+    "```\ngit commit -s -m 'fix'\nrm -rf /\n```",
+], ids=["empty", "40k", "emoji", "pings-and-links", "code-block"])
+def test_hostile_input_gets_a_reply(bot, fake, text):
+    user, channel = new_dm()
+    answer = ask_dm(bot, fake, text, user, channel)
+    assert answer.get("text") or answer.get("blocks")
+    assert "Sorry" not in everything(answer)
+
+
+def test_pings_and_links_reach_the_triage_channel_escaped(bot, fake):
+    flow = escalate_from_dm(bot, fake, "<!channel> <@U999> <https://evil|innocent>")
+    triage = everything(flow["triage"])
+    assert "&lt;!channel&gt; &lt;@U999&gt; &lt;https://evil|innocent&gt;" in blocks_text(flow["triage"])
+    for raw in ("<!channel>", "<@U999>", "<https://evil|innocent>"):
+        assert raw not in triage
