@@ -134,7 +134,62 @@ def _m003_helpdesk(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS = [_m001_knowledge, _m002_questions, _m003_helpdesk]
+def _m004_approvals(db: sqlite_utils.Database) -> None:
+    # Approval requests (bot/approvals.py). The state is a cache of the audit trail: replaying
+    # approval_events from "submitted" gives it back. Lists and dicts are stored as JSON.
+    db["approval_requests"].create(
+        {
+            "id": int,  # shown as OSPO-<id>
+            "type": str,  # contribute, release, cla, personal, exception
+            "requester": str,  # Slack user id
+            "state": str,  # pending, auto_approved, approved, rejected, needs_info, cancelled
+            "fields": str,  # JSON: the validated form fields
+            "repo": str,  # normalised repository URL, for precedent and blanket approvals
+            "license_expression": str,
+            "license_category": str,
+            "auto_reasons": str,  # JSON list
+            "flags": str,  # JSON list
+            "precedent": str,  # JSON list of earlier decisions for the same repository
+            "blanket": int,
+            "blanket_until": str,
+            "decided_by": str,
+            "decided_at": str,
+            "reason": str,
+            "conditions": str,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        not_null={"type", "requester", "state", "fields", "blanket", "created_at", "updated_at"},
+        defaults={"blanket": 0},
+    )
+    db["approval_requests"].create_index(["state", "created_at"])
+    db["approval_requests"].create_index(["requester"])
+    db["approval_requests"].create_index(["repo"])
+    db["approval_events"].create(
+        {
+            "id": int,
+            "request_id": int,
+            "actor": str,
+            "at": str,
+            "from_state": str,
+            "to_state": str,
+            "reason": str,
+            "extra": str,  # JSON object
+        },
+        pk="id",
+        not_null={"request_id", "actor", "at", "from_state", "to_state", "extra"},
+        foreign_keys=[("request_id", "approval_requests", "id")],
+    )
+    db["approval_events"].create_index(["request_id"])
+    for verb in ("UPDATE", "DELETE"):  # the audit trail is append-only
+        db.execute(
+            f"CREATE TRIGGER approval_events_no_{verb.lower()} BEFORE {verb} ON approval_events "
+            "BEGIN SELECT RAISE(ABORT, 'approval_events is append-only'); END"
+        )
+
+
+MIGRATIONS = [_m001_knowledge, _m002_questions, _m003_helpdesk, _m004_approvals]
 
 
 def migrate(db: sqlite_utils.Database) -> int:

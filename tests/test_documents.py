@@ -141,9 +141,7 @@ def test_knowledge_files_are_sorted_markdown_and_skip_hidden(tmp_path):
 
 
 def test_front_matter_dates_and_tag_strings_are_normalised(tmp_path):
-    write_docs(
-        tmp_path, {"d.md": "---\ntitle: T\ntags: a, b\nupdated: 2026-01-02 10:00:00\n---\n# T\ntext\n"}
-    )
+    write_docs(tmp_path, {"d.md": "---\ntitle: T\ntags: a, b\nupdated: 2026-01-02 10:00:00\n---\n# T\ntext\n"})
     doc = read_document(tmp_path / "d.md", tmp_path)
     assert doc.tags == ["a", "b"] and doc.updated == "2026-01-02"
 

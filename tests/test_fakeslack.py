@@ -26,9 +26,7 @@ def test_records_calls_with_their_arguments(slack):
     assert web.auth_test()["user_id"] == BOT_USER
     posted = web.chat_postMessage(channel="C1", text="hello", blocks=[{"type": "divider"}])
     assert posted["channel"] == "C1" and posted["ts"]
-    assert slack.calls_to("chat.postMessage") == [
-        {"channel": "C1", "text": "hello", "blocks": [{"type": "divider"}]}
-    ]
+    assert slack.calls_to("chat.postMessage") == [{"channel": "C1", "text": "hello", "blocks": [{"type": "divider"}]}]
     assert [call.method for call in slack.calls] == ["auth.test", "chat.postMessage"]
 
 

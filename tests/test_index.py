@@ -9,10 +9,7 @@ from tests.conftest import SMALL_KB, write_docs
 
 def fts_paths(kb) -> set[str]:
     return {
-        r[0]
-        for r in kb.db.execute(
-            "SELECT chunks.path FROM chunks_fts JOIN chunks ON chunks.rowid = chunks_fts.rowid"
-        )
+        r[0] for r in kb.db.execute("SELECT chunks.path FROM chunks_fts JOIN chunks ON chunks.rowid = chunks_fts.rowid")
     }
 
 

@@ -75,9 +75,7 @@ def expected_labels(policy, subject: str) -> dict[str, str]:
         return {use: policy.verdict_labels[r.verdict] for use, r in rules.items()}
     lic = policy.licenses.get(subject.strip())
     assert lic, f"'In short ({subject})' names neither a category nor a license in policy.yaml"
-    return {
-        use: policy.verdict_labels[policy.rule(lic.spdx_id, lic.category, use).verdict] for use in policy.uses
-    }
+    return {use: policy.verdict_labels[policy.rule(lic.spdx_id, lic.category, use).verdict] for use in policy.uses}
 
 
 def test_license_pages_exist():
@@ -158,11 +156,7 @@ def test_preapproved_clas_page_matches_policy(policy):
         pytest.skip("knowledge/cla/preapproved-clas.md not written yet")
     _, body = split_page(path.read_text(encoding="utf-8"))
     section = next(
-        (
-            s
-            for s in re.split(r"^## ", body, flags=re.MULTILINE)[1:]
-            if "list" in s.partition("\n")[0].lower()
-        ),
+        (s for s in re.split(r"^## ", body, flags=re.MULTILINE)[1:] if "list" in s.partition("\n")[0].lower()),
         "",
     )
     bullets = re.findall(r"^[-*] (.+)$", section, re.MULTILINE)

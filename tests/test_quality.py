@@ -42,16 +42,12 @@ def test_handbook_answers_most_answerable_questions_confidently(handbook_kb):
     questions = read_questions(DATA / "questions.jsonl")
     answers = [handbook_kb.ask(q.question, record=False) for q in questions]
     share = sum(a.confident for a in answers) / len(answers)
-    right = sum(
-        a.confident and a.sources[0].path in q.expected for a, q in zip(answers, questions, strict=True)
-    )
+    right = sum(a.confident and a.sources[0].path in q.expected for a, q in zip(answers, questions, strict=True))
     assert share >= 0.70
     assert right / max(sum(a.confident for a in answers), 1) >= 0.80  # confident answers are right
 
 
-@pytest.mark.skipif(
-    not PUBLIC_CORPUS.is_dir(), reason="../shared/corpora/ospo-public is not beside the checkout"
-)
+@pytest.mark.skipif(not PUBLIC_CORPUS.is_dir(), reason="../shared/corpora/ospo-public is not beside the checkout")
 def test_public_corpus_hybrid_beats_each_half(tmp_path_factory, model_name):
     settings = load_settings(
         OSPO_KNOWLEDGE_DIR=PUBLIC_CORPUS,

@@ -4,19 +4,19 @@ to the fake Slack, and Slack's side as signed payloads to /slack/events."""
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import SMALL_KB, start_bot, stop_bot, write_docs
+from tests.conftest import SMALL_KB, start_bot, stop_bot, wait_until, write_docs
 from tests.fakeslack import FakeSlack
 from tests.slackkit import (
-    CHANNEL,
     DM,
     HELP_CHANNEL,
     OSPO_MEMBER,
     TRIAGE,
-    USER,
     SlackSide,
     block_action,
     channel_message,
@@ -24,6 +24,8 @@ from tests.slackkit import (
     dm,
     event,
     mention,
+    post,
+    sign,
     view_submission,
 )
 
@@ -40,12 +42,22 @@ def bot(fake, tmp_path_factory, model_name):
     folder = tmp_path_factory.mktemp("slack-bot")
     knowledge = write_docs(folder / "knowledge", SMALL_KB)
     env = {
-        "OSPO_KNOWLEDGE_DIR": knowledge, "OSPO_DATA_DIR": folder / "data", "OSPO_EMBEDDING_MODEL": model_name,
-        "SLACK_API_URL": fake.base_url, "OSPO_TRIAGE_CHANNEL": TRIAGE, "OSPO_HELP_CHANNELS": HELP_CHANNEL,
+        "OSPO_KNOWLEDGE_DIR": knowledge,
+        "OSPO_DATA_DIR": folder / "data",
+        "OSPO_EMBEDDING_MODEL": model_name,
+        "SLACK_API_URL": fake.base_url,
+        "OSPO_TRIAGE_CHANNEL": TRIAGE,
+        "OSPO_HELP_CHANNELS": HELP_CHANNEL,
     }
     process, base, log = start_bot(env, folder)
-    yield {"base": base, "slack": SlackSide(base + "/slack/events"), "knowledge": knowledge, "log": log,
-           "env": env, "folder": folder}
+    yield {
+        "base": base,
+        "slack": SlackSide(base + "/slack/events"),
+        "knowledge": knowledge,
+        "log": log,
+        "env": env,
+        "folder": folder,
+    }
     stop_bot(process)
 
 
@@ -145,8 +157,7 @@ def escalate_from_dm(bot, fake, question: str) -> dict:
     fake.wait_for("chat.postEphemeral", where=lambda a: a.get("user") == user and "passed your question" in a["text"])
     triage = posted(fake, lambda a: a.get("channel") == TRIAGE and f"<@{user}>" in blocks_text(a))
     row = next(db(bot).query("SELECT * FROM escalations WHERE question_id = ?", [int(qid)]))
-    return {"user": user, "channel": channel, "qid": qid, "answer_ts": answer_ts, "triage": triage,
-            "escalation": row}
+    return {"user": user, "channel": channel, "qid": qid, "answer_ts": answer_ts, "triage": triage, "escalation": row}
 
 
 def ospo_reply(bot, fake, flow: dict, text: str) -> tuple[dict, dict]:
@@ -154,8 +165,10 @@ def ospo_reply(bot, fake, flow: dict, text: str) -> tuple[dict, dict]:
     triage_ts = flow["escalation"]["triage_ts"]
     bot["slack"].send_event(event(channel_message(text, channel=TRIAGE, user=OSPO_MEMBER, thread_ts=triage_ts)))
     relay = posted(fake, lambda a: a.get("channel") == flow["channel"] and "OSPO team answered" in a.get("text", ""))
-    offer = posted(fake, lambda a: a.get("channel") == TRIAGE and a.get("thread_ts") == triage_ts
-                   and "save_knowledge" in blocks_text(a))
+    offer = posted(
+        fake,
+        lambda a: a.get("channel") == TRIAGE and a.get("thread_ts") == triage_ts and "save_knowledge" in blocks_text(a),
+    )
     return relay, offer
 
 
@@ -180,7 +193,7 @@ def test_plain_message_in_a_random_channel_is_ignored(bot, fake):
     ignored = channel_message("how do I sign off my commits?", channel=channel)
     bot["slack"].send_event(event(ignored))
     sentinel(bot, fake)
-    assert [c for c in fake.calls if c.args.get("channel") == channel] == []
+    assert [c for c in list(fake.calls) if c.args.get("channel") == channel] == []
 
 
 def test_plain_message_in_a_help_channel_is_answered_in_a_thread(bot, fake):
@@ -194,21 +207,29 @@ def test_plain_message_in_a_help_channel_is_answered_in_a_thread(bot, fake):
 # -- 2. what the bot ignores ----------------------------------------------------------------------
 def test_bots_edits_deletions_and_joins_are_ignored(bot, fake):
     channels = []
-    for extra in ({"bot_id": "B0OTHER"}, {"subtype": "message_changed"}, {"subtype": "message_deleted"},
-                  {"subtype": "channel_join"}):
+    for extra in (
+        {"bot_id": "B0OTHER"},
+        {"subtype": "message_changed"},
+        {"subtype": "message_deleted"},
+        {"subtype": "channel_join"},
+    ):
         user, channel = new_dm()
         channels.append(channel)
         bot["slack"].send_event(event(dm("how do I sign off my commits?", user=user, channel=channel, **extra)))
-    join_in_help = channel_message("<@U0JOINER> has joined the channel", channel=HELP_CHANNEL, user="U0JOINER",
-                                   subtype="channel_join")
+    join_in_help = channel_message(
+        "<@U0JOINER> has joined the channel", channel=HELP_CHANNEL, user="U0JOINER", subtype="channel_join"
+    )
     bot["slack"].send_event(event(join_in_help))
     bot_mention = mention("how do I sign off my commits?", channel=new_channel(), bot_id="B0OTHER")
     channels.append(bot_mention["channel"])
     bot["slack"].send_event(event(bot_mention))
     sentinel(bot, fake)
-    assert [c.method for c in fake.calls if c.args.get("channel") in channels] == []
-    assert not [c for c in fake.calls if c.args.get("thread_ts") == join_in_help["ts"]
-                or c.args.get("timestamp") == join_in_help["ts"]]
+    assert [c.method for c in list(fake.calls) if c.args.get("channel") in channels] == []
+    assert not [
+        c
+        for c in list(fake.calls)
+        if c.args.get("thread_ts") == join_in_help["ts"] or c.args.get("timestamp") == join_in_help["ts"]
+    ]
 
 
 # -- 3. the working indicator ---------------------------------------------------------------------
@@ -217,7 +238,7 @@ def test_eyes_reaction_while_working(bot, fake):
     message = dm("how do I sign off my commits?", user=user, channel=channel)
     bot["slack"].send_event(event(message))
     fake.wait_for("reactions.remove", where=in_channel(channel))
-    calls = [(c.method, c.args) for c in fake.calls if c.args.get("channel") == channel]
+    calls = [(c.method, c.args) for c in list(fake.calls) if c.args.get("channel") == channel]
     assert [m for m, _ in calls] == ["reactions.add", "chat.postMessage", "reactions.remove"]
     for method, args in calls:
         if method.startswith("reactions."):
@@ -285,8 +306,9 @@ def test_thumbs_up_and_down_with_reason(bot, fake):
     assert status == 200
 
     def recorded():
-        rows = list(db(bot).query("SELECT vote, reason FROM feedback WHERE question_id = ? AND user = ?",
-                                  [int(qid), user]))
+        rows = list(
+            db(bot).query("SELECT vote, reason FROM feedback WHERE question_id = ? AND user = ?", [int(qid), user])
+        )
         return rows == [{"vote": -1, "reason": "It quoted the wrong section"}]
 
     wait_until(recorded, 10, "the 👎 reason in the feedback table")
@@ -301,20 +323,35 @@ def test_ask_the_ospo_team_relay_and_resolve(bot, fake):
     assert button_value(triage, "resolve") == str(flow["escalation"]["id"])
 
     # A second click: no second escalation, no second triage post.
-    bot["slack"].send_interaction(block_action("escalate", flow["qid"], user=flow["user"], channel=flow["channel"],
-                                               message_ts=flow["answer_ts"]))
+    bot["slack"].send_interaction(
+        block_action("escalate", flow["qid"], user=flow["user"], channel=flow["channel"], message_ts=flow["answer_ts"])
+    )
     fake.wait_for("chat.postEphemeral", where=lambda a: a.get("user") == flow["user"] and "already" in a["text"])
-    assert len(calls_where(fake, "chat.postMessage", lambda a: a.get("channel") == TRIAGE
-                           and f"<@{flow['user']}>" in blocks_text(a))) == 1
+    assert (
+        len(
+            calls_where(
+                fake,
+                "chat.postMessage",
+                lambda a: a.get("channel") == TRIAGE and f"<@{flow['user']}>" in blocks_text(a),
+            )
+        )
+        == 1
+    )
     assert db(bot)["escalations"].count_where("question_id = ?", [int(flow["qid"])]) == 1
 
-    relay, offer = ospo_reply(bot, fake, flow, "Yes, after a review of the slides by the OSPO.")
+    relay, offer = ospo_reply(bot, fake, flow, "<!here> Yes, after a review of the slides by the OSPO.")
     assert relay["thread_ts"] == flow["answer_ts"]
     assert "after a review of the slides" in everything(relay)
+    assert "<!here>" not in everything(relay)  # relayed into the asker's thread, it must not ping
     assert "resolve" in blocks_text(offer)
 
-    resolve = block_action("resolve", str(flow["escalation"]["id"]), user=OSPO_MEMBER, channel=TRIAGE,
-                           message_ts=flow["escalation"]["triage_ts"])
+    resolve = block_action(
+        "resolve",
+        str(flow["escalation"]["id"]),
+        user=OSPO_MEMBER,
+        channel=TRIAGE,
+        message_ts=flow["escalation"]["triage_ts"],
+    )
     bot["slack"].send_interaction(resolve)
     told = posted(fake, lambda a: a.get("channel") == flow["channel"] and "resolved" in a.get("text", ""))
     assert told["thread_ts"] == flow["answer_ts"]
@@ -322,8 +359,15 @@ def test_ask_the_ospo_team_relay_and_resolve(bot, fake):
     assert update[-1]["channel"] == TRIAGE and "Resolved" in blocks_text(update[-1])
 
     before = len(fake.calls)
-    bot["slack"].send_interaction(block_action("resolve", str(flow["escalation"]["id"]), user=OSPO_MEMBER,
-                                               channel=TRIAGE, message_ts=flow["escalation"]["triage_ts"]))
+    bot["slack"].send_interaction(
+        block_action(
+            "resolve",
+            str(flow["escalation"]["id"]),
+            user=OSPO_MEMBER,
+            channel=TRIAGE,
+            message_ts=flow["escalation"]["triage_ts"],
+        )
+    )
     sentinel(bot, fake)
     later = [c for c in fake.calls[before:] if c.args.get("channel") in (TRIAGE, flow["channel"])]
     assert later == []
@@ -333,8 +377,15 @@ def test_save_as_knowledge_answers_the_next_asker(bot, fake):
     question = "who approves speaking at open source conferences?"
     flow = escalate_from_dm(bot, fake, question)
     ospo_reply(bot, fake, flow, "The developer relations team approves conference talks; file a speaker request.")
-    bot["slack"].send_interaction(block_action("save_knowledge", str(flow["escalation"]["id"]), user=OSPO_MEMBER,
-                                               channel=TRIAGE, message_ts=flow["escalation"]["triage_ts"]))
+    bot["slack"].send_interaction(
+        block_action(
+            "save_knowledge",
+            str(flow["escalation"]["id"]),
+            user=OSPO_MEMBER,
+            channel=TRIAGE,
+            message_ts=flow["escalation"]["triage_ts"],
+        )
+    )
     saved = posted(fake, lambda a: a.get("channel") == TRIAGE and a.get("text", "").startswith("Saved as learned/"))
     path = saved["text"].removeprefix("Saved as ")
     learned = Path(bot["env"]["OSPO_DATA_DIR"]) / path
@@ -354,7 +405,9 @@ def test_retried_event_is_answered_once_even_after_a_restart(bot, fake):
     user, channel = new_dm()
     payload = event(dm("how do I sign off my commits?", user=user, channel=channel))
     assert bot["slack"].send_event(payload)[0] == 200
-    assert bot["slack"].send_event(payload, {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})[0] == 200
+    assert (
+        bot["slack"].send_event(payload, {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})[0] == 200
+    )
     posted(fake, in_channel(channel))
     sentinel(bot, fake)
     assert len(calls_where(fake, "chat.postMessage", in_channel(channel))) == 1
@@ -385,7 +438,7 @@ def test_unsigned_badly_signed_and_stale_requests_are_refused(bot, fake):
     assert post(url, body, "application/json", stale, signed=False)[0] == 401
     assert post(url, body, "application/json", wrong_secret, signed=False)[0] == 401
     sentinel(bot, fake)
-    assert [c.method for c in fake.calls if c.args.get("channel") == channel] == []
+    assert [c.method for c in list(fake.calls) if c.args.get("channel") == channel] == []
     # The refused requests did not use up the event id: the genuine one is answered.
     assert bot["slack"].send_event(payload)[0] == 200
     posted(fake, in_channel(channel))
@@ -423,31 +476,40 @@ def test_slack_outage_gets_an_apology_and_the_next_answer_arrives(bot, fake):
 
 
 def wait_for_apology(fake, user: str) -> dict:
-    def sorry(a):
-        return "Sorry" in a.get("text", "") and (a.get("user") == user or a.get("channel") == user)
+    """The apology: an ephemeral message where they asked, or a DM to them."""
 
-    fake.wait_for("chat.postEphemeral", where=sorry, timeout=30) if False else None
-    deadline_calls = None
-    for method in ("chat.postEphemeral", "chat.postMessage"):
-        deadline_calls = calls_where(fake, method, sorry) or deadline_calls
-    if deadline_calls:
-        return deadline_calls[-1]
-    return fake.wait_for("chat.postEphemeral", where=sorry, timeout=30)[-1]
+    def apologies():
+        return [
+            c.args
+            for c in list(fake.calls)
+            if c.method in ("chat.postEphemeral", "chat.postMessage")
+            and "Sorry" in c.args.get("text", "")
+            and user in (c.args.get("user"), c.args.get("channel"))
+        ]
+
+    wait_until(apologies, 30, f"an apology to {user}")
+    return apologies()[-1]
 
 
 # -- 13. hostile input ---------------------------------------------------------------------------
-@pytest.mark.parametrize("text", [
-    "",
-    "Can I contribute to an Apache project? " * 1030,
-    "🎉🔥👍🏽😀",
-    "<!channel> <@U999> <https://evil|innocent>",
-    "```\ngit commit -s -m 'fix'\nrm -rf /\n```",
-], ids=["empty", "40k", "emoji", "pings-and-links", "code-block"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "Can I contribute to an Apache project? " * 1030,
+        "🎉🔥👍🏽😀",
+        "<!channel> <@U999> <https://evil|innocent>",
+        "```\ngit commit -s -m 'fix'\nrm -rf /\n```",
+    ],
+    ids=["empty", "40k", "emoji", "pings-and-links", "code-block"],
+)
 def test_hostile_input_gets_a_reply(bot, fake, text):
     user, channel = new_dm()
     answer = ask_dm(bot, fake, text, user, channel)
     assert answer.get("text") or answer.get("blocks")
     assert "Sorry" not in everything(answer)
+    assert not calls_where(fake, "chat.postEphemeral", lambda a: a.get("user") == user)  # no apology: no crash
+    assert json.loads(urllib.request.urlopen(bot["base"] + "/healthz").read())["status"] == "ok"
 
 
 def test_pings_and_links_reach_the_triage_channel_escaped(bot, fake):
@@ -456,3 +518,40 @@ def test_pings_and_links_reach_the_triage_channel_escaped(bot, fake):
     assert "&lt;!channel&gt; &lt;@U999&gt; &lt;https://evil|innocent&gt;" in blocks_text(flow["triage"])
     for raw in ("<!channel>", "<@U999>", "<https://evil|innocent>"):
         assert raw not in triage
+
+
+def test_a_huge_question_reaches_the_triage_channel(bot, fake):
+    question = "Can I contribute to an Apache project? " * 1030  # 40,000+ characters
+    flow = escalate_from_dm(bot, fake, question)
+    assert "Can I contribute to an Apache project?" in blocks_text(flow["triage"])
+    relay, _ = ospo_reply(bot, fake, flow, "Yes. " * 8000)  # and a huge reply back
+    assert "Yes." in blocks_text(relay)
+    # Both stay within Slack's limits: checked with everything else in the last test.
+
+
+# -- 14. Slack's limits, over everything sent in this module (keep this test last) --------------
+def test_every_block_kit_payload_stayed_within_slack_limits(fake):
+    checked = 0
+    for call in list(fake.calls):
+        payloads = [call.args]
+        if isinstance(call.args.get("view"), (dict, str)):
+            view = call.args["view"]
+            payloads.append(json.loads(view) if isinstance(view, str) else view)
+        for payload in payloads:
+            blocks = blocks_of(payload)
+            if not blocks:
+                continue
+            checked += 1
+            where = f"{call.method} {blocks_text(payload)[:200]}"
+            assert len(blocks) <= 50, where
+            for block in blocks:
+                if block["type"] == "section":
+                    assert len(block["text"]["text"]) <= 3000, where
+                for element in block.get("elements") or []:
+                    if element.get("type") == "button":
+                        assert len(element.get("value", "")) <= 2000, where
+                    if block["type"] == "context":
+                        assert len(element.get("text", "")) <= 3000, where
+            if call.method in ("chat.postMessage", "chat.postEphemeral", "chat.update", "response"):
+                assert len(str(payload.get("text") or "")) <= 40_000, where
+    assert checked >= 30  # the module sent plenty: an empty loop would prove nothing

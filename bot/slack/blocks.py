@@ -130,7 +130,7 @@ def answer_blocks(reply: Reply, *, private: bool = False) -> list[dict]:
 def answer_text(reply: Reply) -> str:
     """The notification / fallback text of an answer."""
     if reply.answer.confident:
-        return fit(f"From {reply.answer.sources[0].title}: {reply.answer.quote}", 3000)
+        return fit(escape(f"From {reply.answer.sources[0].title}: {reply.answer.quote}"), 3000)
     return "I'm not sure; nothing in the OSPO handbook clearly answers that."
 
 
@@ -194,7 +194,7 @@ def triage_blocks(escalation: Escalation, best_guess_title: str | None) -> list[
 
 
 def triage_text(escalation: Escalation) -> str:
-    return fit(f"Question for the OSPO team: {escalation.question}", 3000)
+    return fit(f"Question for the OSPO team: {escape(escalation.question)}", 3000)
 
 
 def escalated_blocks() -> list[dict]:

@@ -94,7 +94,7 @@ def relay_reply(client, desk: HelpDesk, channel: str, thread_ts: str, text: str,
     client.chat_postMessage(
         channel=escalation.channel or escalation.asker,
         thread_ts=escalation.thread_ts,
-        text=f"The OSPO team answered: {text[:2000]}",
+        text=f"The OSPO team answered: {blocks.escape(text[:2000])}",
         blocks=blocks.relay_blocks(text, user),
     )
     client.chat_postMessage(
