@@ -36,30 +36,26 @@ def questions() -> list[str]:
 
 
 def ask_all(slack: SlackSide, fake: FakeSlack, texts: list[str], concurrency: int, tag: str) -> list[float]:
-    """Send each question as a DM from its own channel; latency = answer arrival - send."""
-    sent: dict[str, float] = {}
+    """`concurrency` askers, each sending a DM and waiting for its answer before the next (closed
+    loop, as people do); latency = the answer's chat.postMessage arriving - the event sent."""
+    latencies: list[float] = []
 
     def one(n: int) -> None:
         channel = f"D{tag}{n:05d}"
-        sent[channel] = time.monotonic()
+        sent = time.monotonic()
         status, _ = slack.send_event(event(dm(texts[n % len(texts)], channel=channel, user=f"U{tag}{n:05d}")))
         assert status == 200, status
+        fake.wait_for("chat.postMessage", timeout=120, where=lambda a: a.get("channel") == channel)
+        arrived = next(c.at for c in fake.calls if c.method == "chat.postMessage" and c.args.get("channel") == channel)
+        latencies.append(arrived - sent)
 
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(one, range(len(texts))))
-    fake.wait_for(
-        "chat.postMessage",
-        count=len(texts),
-        timeout=600,
-        where=lambda a: str(a.get("channel", "")).startswith(f"D{tag}"),
-    )
-    arrived = {
-        c.args["channel"]: c.at
-        for c in fake.calls
-        if c.method == "chat.postMessage" and str(c.args.get("channel", "")).startswith(f"D{tag}")
-    }
-    assert len(arrived) == len(texts), "an answer was lost or duplicated"
-    return [arrived[ch] - sent[ch] for ch in sent]
+    answers = [
+        c for c in fake.calls if c.method == "chat.postMessage" and str(c.args.get("channel", "")).startswith(f"D{tag}")
+    ]
+    assert len(answers) == len(texts), f"{len(answers)} answers for {len(texts)} questions: lost or duplicated"
+    return latencies
 
 
 def main() -> None:
