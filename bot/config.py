@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     # Channels where the bot answers every question, not only when mentioned (e.g. #ask-ospo's id).
     help_channels: str = Field(default="", alias="OSPO_HELP_CHANNELS")
     port: int = Field(default=3000, ge=1, le=65535, alias="PORT")
+    approvals_channel: str | None = Field(default=None, alias="OSPO_APPROVALS_CHANNEL")
+    # Slack user ids (U...) and/or user group ids (S...) of the people who decide requests.
+    approvers: str = Field(default="", alias="OSPO_APPROVERS")
 
     @field_validator("knowledge_dir")
     @classmethod
@@ -112,6 +115,10 @@ class Settings(BaseSettings):
         return {c.strip() for c in self.help_channels.split(",") if c.strip()}
 
     @property
+    def approver_ids(self) -> set[str]:
+        return {a.strip() for a in self.approvers.split(",") if a.strip()}
+
+    @property
     def socket_mode(self) -> bool:
         return bool(self.slack_app_token)
 
@@ -127,6 +134,15 @@ class Settings(BaseSettings):
                 "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify requests (Basic Information > "
                 "Signing Secret); or set SLACK_APP_TOKEN to use Socket Mode"
             )
+        return problems
+
+    def slack_warnings(self) -> list[str]:
+        """Settings whose absence turns a feature off rather than stopping the bot."""
+        problems = []
+        if not self.approvals_channel:
+            problems.append("OSPO_APPROVALS_CHANNEL is not set: approval requests need a channel id for approvers")
+        if not self.approver_ids:
+            problems.append("OSPO_APPROVERS is not set: list the Slack user ids (U...) or a user group id (S...)")
         if not self.triage_channel:
             problems.append('OSPO_TRIAGE_CHANNEL is not set: "Ask the OSPO team" needs a channel id (e.g. C0123ABC)')
         return problems

@@ -189,7 +189,12 @@ def _m004_approvals(db: sqlite_utils.Database) -> None:
         )
 
 
-MIGRATIONS = [_m001_knowledge, _m002_questions, _m003_helpdesk, _m004_approvals]
+def _m005_approval_messages(db: sqlite_utils.Database) -> None:
+    # Where each request was posted for approvers, so a decision can update that message.
+    db["approval_messages"].create({"request_id": int, "channel": str, "ts": str}, pk="request_id")
+
+
+MIGRATIONS = [_m001_knowledge, _m002_questions, _m003_helpdesk, _m004_approvals, _m005_approval_messages]
 
 
 def migrate(db: sqlite_utils.Database) -> int:

@@ -43,6 +43,7 @@ class FakeSlack:
         self._failures: dict[str, list[Failure]] = {}
         self._lock = threading.Condition()
         self.socket_url: str | None = None  # what apps.connections.open hands out (Socket Mode)
+        self.usergroups: dict[str, list[str]] = {}  # user group id -> member ids (usergroups.users.list)
         self._ts = itertools.count(1)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -182,15 +183,16 @@ class FakeSlack:
         return {"ok": True, "user": {"id": args.get("user"), "name": "someone", "tz": "Europe/Berlin"}}
 
     def m_usergroups_users_list(self, args):
-        return {"ok": True, "users": []}
+        return {"ok": True, "users": list(self.usergroups.get(args.get("usergroup"), []))}
 
     def _handler(self):
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 (http.server's name)
-                method = self.path.rsplit("/", 1)[-1]
-                if self.path.startswith("/response/"):
+                path, _, query = self.path.partition("?")  # GET methods (usergroups.users.list) use the query
+                method = path.rsplit("/", 1)[-1]
+                if path.startswith("/response/"):
                     method = "response"  # a response_url: no token, like Slack's hooks
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode("utf-8") if length else ""
@@ -198,6 +200,7 @@ class FakeSlack:
                     args = json.loads(raw or "{}")
                 else:
                     args = dict(parse_qsl(raw))
+                args = {**dict(parse_qsl(query)), **args}
                 auth = self.headers.get("Authorization", "")
                 token = auth.removeprefix("Bearer ").strip() or args.pop("token", None)
                 status, body, headers = fake.answer(method, args, token)

@@ -16,6 +16,7 @@ SCOPES = {
     "chat:write",
     "commands",
     "reactions:write",
+    "usergroups:read",
 }
 
 

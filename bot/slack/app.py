@@ -14,9 +14,11 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+from bot.approvals import Approvals
 from bot.config import Settings
 from bot.helpdesk import HelpDesk
-from bot.slack import actions, blocks, commands, events, views
+from bot.licenses import default_policy_path, load_policy
+from bot.slack import actions, approvals, blocks, commands, events, views
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +69,12 @@ def build_app(settings: Settings, desk: HelpDesk, client: WebClient | None = Non
         except SlackApiError as second:
             logger.error("could not tell %s about the failure either: %s", user, second.response.get("error"))
 
-    for surface in (events, commands, actions, views):
-        surface.register(app, desk, settings)
+    ledger = Approvals(lambda: desk.db, load_policy(default_policy_path()))
+    approvals_surface = approvals.register(app, desk, settings, ledger)
+    events.register(app, desk, settings, approvals_surface)
+    commands.register(app, desk, settings, approvals_surface)
+    actions.register(app, desk, settings)
+    views.register(app, desk, settings)
     return app
 
 

@@ -8,23 +8,20 @@ from bot.config import Settings
 from bot.helpdesk import HelpDesk
 from bot.slack import blocks
 
-COMING = {"approve": "Approval requests", "status": "Request status", "cancel": "Cancelling requests"}
+APPROVALS = {"approve", "status", "cancel"}
 
 
-def register(app: App, desk: HelpDesk, settings: Settings) -> None:
+def register(app: App, desk: HelpDesk, settings: Settings, approvals) -> None:
     @app.command("/ospo")
-    def ospo(ack, command, respond):
+    def ospo(ack, command, respond, client):
         ack()  # within Slack's 3 seconds, before any slow work
         text = " ".join((command.get("text") or "").split())
         word, _, rest = text.partition(" ")
         word = word.lower()
         if word in ("", "help"):
             respond(response_type="ephemeral", text="What ospo-bot can do", blocks=blocks.help_blocks())
-        elif word in COMING:
-            respond(
-                response_type="ephemeral",
-                text=f"{COMING[word]} are coming soon. Until then, email ospo@example.com or ask in #ospo.",
-            )
+        elif word in APPROVALS:
+            approvals.command(word, rest, command, client, respond)
         else:
             question = rest if word == "ask" else text
             if not question.strip():

@@ -30,7 +30,7 @@ IGNORED_SUBTYPES = {
 }
 
 
-def register(app: App, desk: HelpDesk, settings: Settings) -> None:
+def register(app: App, desk: HelpDesk, settings: Settings, approvals) -> None:
     @app.event("app_mention")
     def on_mention(event, client, context):
         if event.get("bot_id") or event.get("subtype"):
@@ -82,7 +82,8 @@ def register(app: App, desk: HelpDesk, settings: Settings) -> None:
                 "SELECT question, confident FROM questions WHERE user = ? ORDER BY id DESC LIMIT 10", [event["user"]]
             )
         )
-        client.views_publish(user_id=event["user"], view=blocks.home_view(recent))
+        mine, queue = approvals.home(event["user"], client)
+        client.views_publish(user_id=event["user"], view=blocks.home_view(recent, mine, queue))
 
 
 def relay_reply(client, desk: HelpDesk, channel: str, thread_ts: str, text: str, user: str) -> None:
