@@ -262,9 +262,12 @@ def test_slash_help_bare_and_approve(bot, fake):
         assert status == 200
     helps = fake.wait_for("response", count=2, where=lambda a: "I answer open-source questions" in blocks_text(a))
     assert all(h["response_type"] == "ephemeral" for h in helps)
-    status, _ = bot["slack"].send_command(command("approve my-project", fake.response_url("approve")))
+    approve = command("approve my-project", fake.response_url("approve"))
+    status, _ = bot["slack"].send_command(approve)
     assert status == 200
-    fake.wait_for("response", where=lambda a: "coming soon" in a.get("text", ""))
+    opened = fake.wait_for("views.open", where=lambda a: a.get("trigger_id") == approve["trigger_id"])[-1]
+    view = opened["view"] if isinstance(opened["view"], dict) else json.loads(opened["view"])
+    assert view["callback_id"] == "approval_request"  # /ospo approve opens the request form
 
 
 # -- 5, 6. what the answer says ------------------------------------------------------------------

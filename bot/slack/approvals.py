@@ -3,6 +3,7 @@ told, `/ospo status` and `/ospo cancel`. The rules live in bot/approvals.py; thi
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -43,6 +44,13 @@ class Approvers:
             return self._cache[1]
 
 
+def error_text(error: core.ApprovalError) -> str:
+    """What to show under the field: the rule's words, without the field name (Slack places it)."""
+    if isinstance(error, core.InvalidRequest):
+        return "; ".join(error.errors.values())[:150]
+    return str(error)[:150]
+
+
 def request_id(body) -> int | None:
     try:
         return core.parse_ref(body["actions"][0]["value"])
@@ -75,7 +83,15 @@ def register(app: App, desk: HelpDesk, settings: Settings, ledger: core.Approval
                 {"request_id": request.id, "channel": settings.approvals_channel, "ts": posted["ts"]}, pk="request_id"
             )
 
+    def with_question(request):
+        """A needs_info request with who asked what: the rules keep the question in the audit trail only."""
+        if request.state != "needs_info":
+            return request
+        asked = [e for e in ledger.events(request.id) if e.to_state == "needs_info"]
+        return dataclasses.replace(request, decided_by=asked[-1].actor, reason=asked[-1].reason) if asked else request
+
     def refresh_channel_message(client, request) -> None:
+        request = with_question(request)
         row = desk.db.execute("SELECT channel, ts FROM approval_messages WHERE request_id = ?", [request.id]).fetchone()
         if row:
             client.chat_update(
@@ -88,6 +104,7 @@ def register(app: App, desk: HelpDesk, settings: Settings, ledger: core.Approval
             post_for_approvers(client, request)
 
     def tell_requester(client, request) -> None:
+        request = with_question(request)
         client.chat_postMessage(
             channel=request.requester,
             text=f"{request.ref}: {request.state}",
@@ -166,6 +183,8 @@ def register(app: App, desk: HelpDesk, settings: Settings, ledger: core.Approval
             ack(response_action="errors", errors=shown or {"description": "; ".join(errors.values())[:150]})
             return
         ack()
+        if view.get("id") and not desk.claim_event(f"view_submission:{view['id']}"):
+            return  # a retried delivery of a form already submitted: one request, not two
         request = ledger.submit(body["user"]["id"], kind, fields)
         if request.state == "pending":
             post_for_approvers(client, request)
@@ -183,8 +202,9 @@ def register(app: App, desk: HelpDesk, settings: Settings, ledger: core.Approval
             if user not in approvers.resolve(client):
                 say(client, channel, user, "Only OSPO approvers can decide requests.")
                 return
-            if user == request.requester and action == "approve":
-                say(client, channel, user, "You cannot approve your own request.")
+            if user == request.requester:  # the rules refuse every decision on one's own request
+                verb = {"needs_info": "ask for info on"}.get(action, action)
+                say(client, channel, user, f"You cannot {verb} your own request {request.ref}; another approver must.")
                 return
             if request.state != "pending":
                 who = f" by <@{request.decided_by}>" if request.decided_by else ""
@@ -213,7 +233,7 @@ def register(app: App, desk: HelpDesk, settings: Settings, ledger: core.Approval
                     approvers=approvers.resolve(client),
                 )
             except core.ApprovalError as error:
-                ack(response_action="errors", errors={"reason": str(error)[:150]})
+                ack(response_action="errors", errors={"reason": error_text(error)})
                 return
             ack()
             refresh_channel_message(client, request)
@@ -246,7 +266,7 @@ def register(app: App, desk: HelpDesk, settings: Settings, ledger: core.Approval
         request = ledger.get(request_id(body) or 0)
         if request is None or request.requester != body["user"]["id"] or request.state != "needs_info":
             return
-        client.views_open(trigger_id=body["trigger_id"], view=blocks.answer_info_modal(request))
+        client.views_open(trigger_id=body["trigger_id"], view=blocks.answer_info_modal(with_question(request)))
 
     @app.view("approval_answer")
     def answer(ack, body, view, client):
@@ -254,7 +274,7 @@ def register(app: App, desk: HelpDesk, settings: Settings, ledger: core.Approval
         try:
             request = ledger.answer_info(int(view["private_metadata"]), body["user"]["id"], text)
         except core.ApprovalError as error:
-            ack(response_action="errors", errors={"reason": str(error)[:150]})
+            ack(response_action="errors", errors={"reason": error_text(error)})
             return
         ack()
         refresh_channel_message(client, request)
