@@ -403,6 +403,37 @@ def test_save_as_knowledge_answers_the_next_asker(bot, fake):
     assert row["confident"] and row["top_path"].startswith("learned/")
 
 
+def test_digest_answer_and_save_reaches_the_asker_and_the_knowledge_base(bot, fake):
+    """The digest's "Answer & save to knowledge base" on an unanswered question."""
+    user, channel = new_dm()
+    question = "who signs off on hackathon prizes for open source projects?"
+    answer = ask_dm(bot, fake, question, user, channel)
+    assert "I'm not sure" in blocks_text(answer)
+    question_id = button_value(answer, "feedback_up")
+    bot["slack"].send_interaction(block_action("digest_answer", question_id, user=OSPO_MEMBER, channel="C0DIGEST"))
+    modal = fake.wait_for("views.open", where=lambda a: "digest_answer" in json.dumps(a.get("view")))[-1]
+    assert question in json.dumps(modal["view"])
+    status, body = bot["slack"].send_interaction(
+        view_submission("digest_answer", question_id, {"answer": {"text": {"value": "  "}}}, user=OSPO_MEMBER)
+    )
+    assert status == 200 and "errors" in body  # an empty answer is not saved
+    bot["slack"].send_interaction(
+        view_submission(
+            "digest_answer",
+            question_id,
+            {"answer": {"text": {"value": "The OSPO lead signs off on hackathon prizes."}}},
+            user=OSPO_MEMBER,
+        )
+    )
+    relayed = posted(fake, lambda a: a.get("channel") == user and "hackathon prizes" in everything(a))
+    assert relayed["text"].startswith("The OSPO team answered")
+    saved = posted(fake, lambda a: a.get("channel") == OSPO_MEMBER and a.get("text", "").startswith("Saved as"))
+    assert saved["text"].removeprefix("Saved as ").startswith("learned/")
+    other_user, other_channel = new_dm()
+    again = ask_dm(bot, fake, question, other_user, other_channel)
+    assert "The OSPO lead signs off on hackathon prizes." in blocks_text(again)
+
+
 # -- 10. Slack retries -------------------------------------------------------------------------
 def test_retried_event_is_answered_once_even_after_a_restart(bot, fake):
     user, channel = new_dm()

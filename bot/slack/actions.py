@@ -143,3 +143,14 @@ def register(app: App, desk: HelpDesk, settings: Settings) -> None:
             text=f"Saved as {path}",
             blocks=blocks.saved_blocks(path, user),
         )
+
+    @app.action("digest_answer")
+    def digest_answer(ack, body, client):
+        """ "Answer & save to knowledge base" on a question the digest lists as unanswered."""
+        ack()
+        question = desk.question(_id(body) or 0)
+        if question is None:
+            return
+        client.views_open(
+            trigger_id=body["trigger_id"], view=blocks.digest_answer_modal(question["id"], question["question"])
+        )

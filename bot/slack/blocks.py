@@ -570,3 +570,23 @@ def approvals_home(mine, queue) -> list[Block]:
                 ),
             ]
     return built
+
+
+def digest_answer_modal(question_id: int, question: str) -> dict:
+    """From the digest: answer an unanswered question; the answer is saved to the knowledge base."""
+    return View(
+        type="modal",
+        callback_id="digest_answer",
+        private_metadata=str(question_id),
+        title=PlainTextObject(text="Answer & save"),
+        submit=PlainTextObject(text="Save"),
+        close=PlainTextObject(text="Cancel"),
+        blocks=[
+            section(f"*Question*\n{quote(escape(fit(question, 2500)))}"),
+            InputBlock(
+                block_id="answer",
+                label=PlainTextObject(text="The OSPO's answer (saved to the knowledge base and sent to the asker)"),
+                element=PlainTextInputElement(action_id="text", multiline=True, max_length=3000),
+            ),
+        ],
+    ).to_dict()
