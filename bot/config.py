@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     # Slack user ids (U...) and/or user group ids (S...) of the people who decide requests.
     approvers: str = Field(default="", alias="OSPO_APPROVERS")
 
+    # The weekly digest and reminders
+    digest_channel: str | None = Field(default=None, alias="OSPO_DIGEST_CHANNEL")
+    digest_cron: str = Field(default="mon 09:00", alias="OSPO_DIGEST_CRON")  # "<day(s)> HH:MM"
+    timezone: str = Field(default="UTC", alias="OSPO_TIMEZONE")
+    stale_doc_days: int = Field(default=365, ge=1, alias="OSPO_STALE_DOC_DAYS")
+    needs_info_reminder_days: int = Field(default=3, ge=1, alias="OSPO_NEEDS_INFO_REMINDER_DAYS")
+
     @field_validator("knowledge_dir")
     @classmethod
     def _knowledge_dir_exists(cls, value: Path) -> Path:
@@ -86,6 +93,28 @@ class Settings(BaseSettings):
         if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("use one of DEBUG, INFO, WARNING, ERROR")
         return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("unknown time zone; use an IANA name such as Europe/Berlin or America/New_York") from None
+        return value
+
+    @field_validator("digest_cron")
+    @classmethod
+    def _digest_schedule(cls, value: str) -> str:
+        import re
+
+        days = "mon|tue|wed|thu|fri|sat|sun"
+        if not re.fullmatch(rf"\s*(({days})(-({days}))?(,({days})(-({days}))?)*)\s+([01]?\d|2[0-3]):[0-5]\d\s*",
+                            value.lower()):
+            raise ValueError('use "<days> HH:MM", e.g. "mon 09:00" or "mon-fri 08:30"')
+        return " ".join(value.lower().split())
 
     @field_validator("slack_api_url")
     @classmethod

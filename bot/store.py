@@ -194,7 +194,37 @@ def _m005_approval_messages(db: sqlite_utils.Database) -> None:
     db["approval_messages"].create({"request_id": int, "channel": str, "ts": str}, pk="request_id")
 
 
-MIGRATIONS = [_m001_knowledge, _m002_questions, _m003_helpdesk, _m004_approvals, _m005_approval_messages]
+def _m006_schedule(db: sqlite_utils.Database) -> None:
+    # The weekly digest, claimed before it is sent (bot/scheduler.py): the INSERT of a period's row
+    # is what only one process can win, so two bots (or a restart) never post the same week twice.
+    db["digest_runs"].create(
+        {
+            "period": str,  # the ISO week, e.g. 2026-W47
+            "claimed_at": str,
+            "claimed_by": str,  # pid@host
+            "sent_at": str,  # NULL until posted; an old claim without it may be taken over
+            "late": int,  # 1 when sent well after its scheduled time (the bot was down)
+            "message_ts": str,  # the digest message, once posted
+        },
+        pk="period",
+        not_null={"claimed_at", "claimed_by", "late"},
+        defaults={"late": 0},
+    )
+    # Reminders DMed by the daily job: one row per request, day and kind, so never twice a day.
+    db["reminder_log"].create(
+        {"request_id": int, "day": str, "kind": str, "sent_at": str},  # kind: sla (approvers), needs_info
+        pk=("request_id", "day", "kind"),
+    )
+
+
+MIGRATIONS = [
+    _m001_knowledge,
+    _m002_questions,
+    _m003_helpdesk,
+    _m004_approvals,
+    _m005_approval_messages,
+    _m006_schedule,
+]
 
 
 def migrate(db: sqlite_utils.Database) -> int:

@@ -110,7 +110,7 @@ class FakeSlack:
             headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
             body = {"ok": False, "error": failure.error} if failure.error else {"ok": False}
             return failure.status, body, headers
-        if method == "response":
+        if method in ("response", "upload"):  # response_url and upload_url take no token
             return 200, {"ok": True}, {}
         if token is None:
             return 200, {"ok": False, "error": "not_authed"}, {}
@@ -185,6 +185,23 @@ class FakeSlack:
     def m_usergroups_users_list(self, args):
         return {"ok": True, "users": list(self.usergroups.get(args.get("usergroup"), []))}
 
+    def m_files_getUploadURLExternal(self, args):  # noqa: N802 (Slack's method name)
+        if not args.get("filename") or not str(args.get("length", "")).isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = "F" + self._next_ts().split(".")[1]
+        return {"ok": True, "upload_url": f"{self.base_url}upload/{file_id}", "file_id": file_id}
+
+    def m_files_completeUploadExternal(self, args):  # noqa: N802
+        files = json.loads(args.get("files") or "[]")
+        uploaded = {a["file_id"] for a in self.calls_to("upload")}
+        if not files or any(f.get("id") not in uploaded for f in files):
+            return {"ok": False, "error": "file_not_found"}  # completed before its bytes were posted
+        return {"ok": True, "files": [{"id": f["id"], "title": f.get("title", "")} for f in files]}
+
+    def uploads(self) -> dict[str, bytes]:
+        """file id -> the bytes POSTed to its upload_url (method "upload")."""
+        return {a["file_id"]: a["bytes"] for a in self.calls_to("upload")}
+
     def _handler(self):
         fake = self
 
@@ -195,6 +212,12 @@ class FakeSlack:
                 if path.startswith("/response/"):
                     method = "response"  # a response_url: no token, like Slack's hooks
                 length = int(self.headers.get("Content-Length") or 0)
+                if path.startswith("/api/upload/"):  # an upload_url: the file's bytes, recorded as they came
+                    data = self.rfile.read(length) if length else b""
+                    args = {"file_id": method, "bytes": data, "content_type": self.headers.get("Content-Type")}
+                    status, body, headers = fake.answer("upload", args, None)
+                    self._reply(status, body, headers)
+                    return
                 raw = self.rfile.read(length).decode("utf-8") if length else ""
                 if "json" in (self.headers.get("Content-Type") or ""):
                     args = json.loads(raw or "{}")
@@ -204,6 +227,9 @@ class FakeSlack:
                 auth = self.headers.get("Authorization", "")
                 token = auth.removeprefix("Bearer ").strip() or args.pop("token", None)
                 status, body, headers = fake.answer(method, args, token)
+                self._reply(status, body, headers)
+
+            def _reply(self, status, body, headers):
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json; charset=utf-8")

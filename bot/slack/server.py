@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import threading
+from contextlib import contextmanager
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.helpdesk import HelpDesk
 from bot.slack import blocks
 from bot.slack.app import build_app
@@ -30,6 +32,42 @@ class Bot:
         self.settings = settings
         self.desk = desk
         self.app: App = build_app(settings, desk)
+        self.scheduler = None  # bot.scheduler.Scheduler while serving
+
+    def start_scheduler(self):
+        """The weekly digest and daily reminders (bot/scheduler.py), jobs kept in the bot's database.
+        An unusable schedule stops the bot here, with the variable named."""
+        from bot.scheduler import Scheduler
+
+        if self.scheduler is None:
+            try:
+                self.scheduler = Scheduler(self.settings, client=self.app.client).start()
+            except ConfigError as error:
+                raise SystemExit(f"Cannot start the scheduler: {error}") from None
+            for job in self.scheduler.scheduler.get_jobs():
+                log.info("scheduled %s: next run %s", job.name, job.next_run_time)
+        return self.scheduler
+
+    def stop_scheduler(self) -> None:
+        """Stop taking new runs; a digest being sent is finished first."""
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=True)
+            self.scheduler = None
+
+    @contextmanager
+    def scheduled(self):
+        """The scheduler runs while the server does, and stops on exit: Ctrl-C, or SIGTERM (turned
+        into SystemExit here, in the main thread, so the finally below runs)."""
+        self.start_scheduler()
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        try:
+            yield self.scheduler
+        finally:
+            self.stop_scheduler()
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
 
     def send_notices(self) -> int:
         """DM everyone whose quoted policy changed; each notice is sent once."""
@@ -96,11 +134,15 @@ class Bot:
         from waitress.server import create_server
 
         server = create_server(self.wsgi(), host=host, port=port, threads=8, ident="ospo-bot")
-        log.warning("ospo-bot ready: HTTP on http://%s:%s/slack/events", host, server.effective_port)
-        print(f"ospo-bot ready: HTTP on http://{host}:{server.effective_port}/slack/events", flush=True)
-        if ready:
-            ready.set()
-        server.run()
+        with self.scheduled():
+            log.warning("ospo-bot ready: HTTP on http://%s:%s/slack/events", host, server.effective_port)
+            print(f"ospo-bot ready: HTTP on http://{host}:{server.effective_port}/slack/events", flush=True)
+            if ready:
+                ready.set()
+            try:
+                server.run()
+            finally:
+                server.close()
 
     def serve_socket_mode(self) -> None:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -110,6 +152,14 @@ class Bot:
             self.settings.slack_app_token,
             web_client=WebClient(token=self.settings.slack_app_token, base_url=self.settings.slack_api_url),
         )
-        handler.connect()
-        print("ospo-bot ready: Socket Mode connected", flush=True)
-        threading.Event().wait()  # until the process is stopped
+        with self.scheduled():
+            handler.connect()
+            print("ospo-bot ready: Socket Mode connected", flush=True)
+            try:
+                threading.Event().wait()  # until the process is stopped
+            finally:
+                handler.close()
+
+
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(0)
