@@ -111,8 +111,9 @@ class Settings(BaseSettings):
         import re
 
         days = "mon|tue|wed|thu|fri|sat|sun"
-        if not re.fullmatch(rf"\s*(({days})(-({days}))?(,({days})(-({days}))?)*)\s+([01]?\d|2[0-3]):[0-5]\d\s*",
-                            value.lower()):
+        if not re.fullmatch(
+            rf"\s*(({days})(-({days}))?(,({days})(-({days}))?)*)\s+([01]?\d|2[0-3]):[0-5]\d\s*", value.lower()
+        ):
             raise ValueError('use "<days> HH:MM", e.g. "mon 09:00" or "mon-fri 08:30"')
         return " ".join(value.lower().split())
 
