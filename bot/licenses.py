@@ -472,9 +472,15 @@ _LICENSE_WORDS = {
 def find_in_text(text: str, policy: Policy | None = None) -> LicenseReport | None:
     """The policy report for the first license a free-text question names ("can I use SSPL code
     in our SaaS?"), or None when it names none. Longest phrase wins ("apache 2" over "apache")."""
+    found = find_phrase_in_text(text, policy)
+    return found[1] if found else None
+
+
+def find_phrase_in_text(text: str, policy: Policy | None = None) -> tuple[str, LicenseReport] | None:
+    """(the words that name a license, its report) for the first license named in text."""
     policy = policy or _default_policy()
-    if _NO_LICENSE.search(text):
-        return check("no license", policy)
+    if match := _NO_LICENSE.search(text):
+        return match.group(0), check("no license", policy)
     words = _WORD.findall(text)
     for start in range(len(words)):
         for size in (4, 3, 2, 1):
@@ -487,8 +493,7 @@ def find_in_text(text: str, policy: Policy | None = None) -> LicenseReport | Non
                 continue
             spdx = _lookup(phrase, policy)
             if spdx and spdx not in SPECIAL_IDS:
-                return check(spdx, policy)
-    # "MIT" written in capitals is the license; "mit" in lower case may be a word or a typo.
+                return phrase, check(spdx, policy)
     if re.search(r"\bMIT\b", text):
-        return check("MIT", policy)
+        return "MIT", check("MIT", policy)
     return None

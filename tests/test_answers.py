@@ -102,3 +102,26 @@ def test_trim_passage_cuts_on_sentence_boundaries():
     trimmed = trim_passage(text, limit=200)
     assert len(trimmed) <= 202 and trimmed.endswith("here. …")
     assert trim_passage("short.", limit=200) == "short."
+
+
+def test_license_names_become_categories_for_the_dense_half():
+    from bot.search.retrieve import license_as_category
+
+    assert (
+        license_as_category("can I fix a typo in an Apache 2 project?")
+        == "can I fix a typo in an permissive-licensed project?"
+    )
+    assert license_as_category("is SSPL ok in our saas") == "is source-available-licensed ok in our saas"
+    assert license_as_category("how do I sign off commits") == "how do I sign off commits"
+
+
+def test_readme_question_gets_a_confident_answer_from_the_right_page(handbook_kb):
+    """The question README.md's first command asks."""
+    answer = handbook_kb.ask("can we use AGPL code in our SaaS product?", record=False)
+    assert answer.confident
+    assert answer.sources[0].path == "using-open-source/network-copyleft-and-saas.md"
+
+
+def test_a_license_name_does_not_hide_the_contribution_rules(handbook_kb):
+    result = handbook_kb.search("can I fix a typo in an Apache 2 project on company time?", k=3)
+    assert [d.path for d in result.documents][0].startswith("contributing/")
