@@ -31,18 +31,11 @@ from bot.approvals import (
 )
 from bot.licenses import default_policy_path, load_policy
 from bot.store import ThreadLocalDB, open_db
+from tests.approval_data import TRIVIAL
 
 POLICY = load_policy(default_policy_path())
 APPROVERS = frozenset({"A", "AR"})  # AR is an approver who also files requests
 
-TRIVIAL = {
-    "repository_url": "https://github.com/example/widget",
-    "license": "MIT",
-    "change_kind": "bugfix",
-    "cla": "dco",
-    "security_fix": False,
-    "description": "Fix a crash on empty input.",
-}
 FEATURE = TRIVIAL | {"change_kind": "feature", "description": "Add a --json flag."}
 VALID = {
     "contribute": TRIVIAL,

@@ -33,28 +33,12 @@ from bot.slack.digest_blocks import (
     has_details,
 )
 from bot.store import open_db
+from tests.approval_data import RELEASE, TRIVIAL
 
 POLICY = load_policy(default_policy_path())
 APPROVERS = frozenset({"UA"})
 BERLIN = "Europe/Berlin"
-TRIVIAL = {
-    "repository_url": "https://github.com/example/widget",
-    "license": "MIT",
-    "change_kind": "bugfix",
-    "cla": "dco",
-    "security_fix": False,
-    "description": "Fix a crash on empty input.",
-}
 FEATURE = TRIVIAL | {"change_kind": "feature", "description": "Add a --json flag."}
-RELEASE = {
-    "description": "Open-source our YAML linter.",
-    "justification": "Customers ask for it.",
-    "all_ours": True,
-    "telemetry": False,
-    "cryptography": False,
-    "proposed_license": "Apache 2",
-    "proposed_name": "yamlint-pro",
-}
 CLA = {"repository_url": "https://github.com/grafana/grafana", "cla": "Grafana Labs CLA", "description": "Sign it."}
 EXCEPTION = {
     "repository_url": "https://github.com/mongodb/mongo",

@@ -22,27 +22,11 @@ from bot.approvals import Approvals, Event, Request
 from bot.cli import REQUEST_STATES, cli
 from bot.licenses import default_policy_path, load_policy
 from bot.store import ThreadLocalDB
+from tests.approval_data import RELEASE, TRIVIAL
 
 POLICY = load_policy(default_policy_path())
 APPROVERS = frozenset({"UAPPROVER"})
-TRIVIAL = {
-    "repository_url": "https://github.com/example/widget",
-    "license": "MIT",
-    "change_kind": "bugfix",
-    "cla": "dco",
-    "security_fix": False,
-    "description": "Fix a crash on empty input.",
-}
 FEATURE = TRIVIAL | {"change_kind": "feature", "description": "Add a --json flag [bold]now[/bold].\nSecond line."}
-RELEASE = {
-    "description": "Open-source our YAML linter.",
-    "justification": "Customers ask for it.",
-    "all_ours": True,
-    "telemetry": False,
-    "cryptography": False,
-    "proposed_license": "Apache 2",
-    "proposed_name": "yamlint-pro",
-}
 EXCEPTION = {
     "repository_url": "https://github.com/mongodb/mongo",
     "license": "SSPL",
