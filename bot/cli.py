@@ -300,7 +300,7 @@ def serve(port: int | None, host: str, mode: str):
         bot = Bot(settings, desk)
     except Exception as error:  # Bolt raises its own error types for a bad token or URL
         raise click.ClickException(f"Slack did not accept the bot: {error}. Run `ospo-bot doctor`.") from None
-    bot.start_housekeeping()
+    bot.start_housekeeping(settings.housekeeping_seconds)
     if settings.socket_mode:
         bot.serve_socket_mode()
     else:

@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     timezone: str = Field(default="UTC", alias="OSPO_TIMEZONE")
     stale_doc_days: int = Field(default=365, ge=1, alias="OSPO_STALE_DOC_DAYS")
     needs_info_reminder_days: int = Field(default=3, ge=1, alias="OSPO_NEEDS_INFO_REMINDER_DAYS")
+    # How often `serve` looks for knowledge changes and sends policy-change notices.
+    housekeeping_seconds: float = Field(default=60.0, gt=0, alias="OSPO_HOUSEKEEPING_SECONDS")
 
     @field_validator("knowledge_dir")
     @classmethod

@@ -48,6 +48,7 @@ def bot(fake, tmp_path_factory, model_name):
         "SLACK_API_URL": fake.base_url,
         "OSPO_TRIAGE_CHANNEL": TRIAGE,
         "OSPO_HELP_CHANNELS": HELP_CHANNEL,
+        "OSPO_HOUSEKEEPING_SECONDS": "0.5",  # notices go out promptly in tests
     }
     process, base, log = start_bot(env, folder)
     yield {
@@ -564,6 +565,20 @@ def test_a_huge_question_reaches_the_triage_channel(bot, fake):
 
 
 # -- 14. Slack's limits, over everything sent in this module (keep this test last) --------------
+def test_changed_policy_is_sent_to_those_who_were_quoted_it(bot, fake):
+    """Edit the section an answer quoted: the running bot DMs the asker the new text."""
+    user, channel = new_dm()
+    answer = ask_dm(bot, fake, "what command signs off a commit for the DCO?", user, channel)
+    assert "git commit -s" in blocks_text(answer)
+    path = bot["knowledge"] / "cla/dco.md"
+    path.write_text(path.read_text().replace("git commit -s", "git commit --signoff"))
+    notice = fake.wait_for(
+        "chat.postMessage", timeout=60, where=lambda a: a.get("channel") == user and "has changed" in a.get("text", "")
+    )[-1]
+    assert "git commit --signoff" in blocks_text(notice)
+    assert "what command signs off a commit" in blocks_text(notice)
+
+
 def test_every_block_kit_payload_stayed_within_slack_limits(fake):
     checked = 0
     for call in list(fake.calls):

@@ -46,6 +46,8 @@ def answer_in(
         react(client, "reactions_add", channel, message_ts)
     try:
         reply = desk.ask(question, user=user, channel=channel, source="slack")
+        if thread_ts:  # before posting: a follow-up may arrive the moment the answer is seen
+            desk.remember_thread(channel, thread_ts)
         posted = client.chat_postMessage(
             channel=channel,
             thread_ts=thread_ts,
@@ -55,7 +57,8 @@ def answer_in(
             unfurl_media=False,
         )
         desk.delivered(reply.question_id, channel, posted["ts"])
-        desk.remember_thread(channel, thread_ts or posted["ts"])
+        if not thread_ts:
+            desk.remember_thread(channel, posted["ts"])
         return reply
     finally:
         if message_ts:
