@@ -133,15 +133,13 @@ def wait_until(check, timeout: float, what: str) -> None:
     raise TimeoutError(f"gave up waiting for {what}")
 
 
-@pytest.fixture(scope="session")
-def chroma_server(tmp_path_factory):
-    """A real Chroma server (`chroma run`, shipped with chromadb) on loopback."""
+def start_chroma(folder: Path, port: int):
+    """A real Chroma server (`chroma run`, shipped with chromadb) on loopback; waits until it answers."""
     chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
     if chroma is None:
         pytest.fail("the chroma command is missing: reinstall chromadb")
-    port = free_port()
-    folder = tmp_path_factory.mktemp("chroma-server")
-    log = open(folder / "server.log", "wb")
+    folder.mkdir(parents=True, exist_ok=True)
+    log = open(folder / "server.log", "ab")  # noqa: SIM115 (the process owns it until it ends)
     process = subprocess.Popen(
         [chroma, "run", "--path", str(folder / "data"), "--host", "127.0.0.1", "--port", str(port)],
         stdout=log,
@@ -158,10 +156,24 @@ def chroma_server(tmp_path_factory):
             return False
 
     wait_until(healthy, 60, "the Chroma server to answer its heartbeat")
-    yield {"CHROMA_HOST": "127.0.0.1", "CHROMA_PORT": port}
+    return process
+
+
+def stop_process(process) -> None:
     process.terminate()
-    process.wait(timeout=20)
-    log.close()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    port = free_port()
+    process = start_chroma(tmp_path_factory.mktemp("chroma-server"), port)
+    yield {"CHROMA_HOST": "127.0.0.1", "CHROMA_PORT": port}
+    stop_process(process)
 
 
 def start_bot(env: dict, tmp_path: Path, port: int | None = None):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 
 from bot.search.index import VectorStore
+from tests.conftest import free_port as free_port_for_test
+from tests.conftest import start_chroma, stop_process
 
 
 def test_sync_and_ask_through_a_chroma_server(make_kb, small_kb_dir, tmp_path, chroma_server):
@@ -46,3 +48,26 @@ def test_unreachable_chroma_falls_back_to_keyword_search(make_kb, small_kb_dir, 
     assert result.documents[0].path == "cla/dco.md"
     answer = kb.ask("what's for lunch")
     assert answer.degraded and not answer.confident
+    health = kb.health()
+    assert health["degraded"] and health["vectors"] is None and health["chunks"] == 5
+
+
+def test_dense_search_resumes_when_the_chroma_server_comes_back(make_kb, small_kb_dir, tmp_path):
+    """The Chroma server goes away mid-run and comes back: keyword answers meanwhile, marked
+    degraded in the result and in health(); dense search resumes by itself."""
+    port = free_port_for_test()
+    server = start_chroma(tmp_path / "chroma", port)
+    try:
+        kb = make_kb(small_kb_dir, CHROMA_HOST="127.0.0.1", CHROMA_PORT=port)
+        kb.sync()
+        assert not kb.search("sign off commits").degraded
+        stop_process(server)
+        down = kb.search("sign off commits")
+        assert down.degraded and down.documents[0].path == "cla/dco.md"
+        assert kb.health()["degraded"]
+        server = start_chroma(tmp_path / "chroma", port)  # same data, same address
+        back = kb.search("sign off commits")
+        assert not back.degraded and back.documents[0].path == "cla/dco.md"
+        assert kb.health() | {"documents": 3} == {"documents": 3, "chunks": 5, "vectors": 5, "degraded": False}
+    finally:
+        stop_process(server)

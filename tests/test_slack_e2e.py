@@ -75,7 +75,7 @@ def blocks_text(message: dict) -> str:
 
 def test_healthz_reports_the_index(bot):
     health = json.loads(urllib.request.urlopen(bot["base"] + "/healthz").read())
-    assert health == {"status": "ok", "documents": 3, "chunks": 5, "mode": "http"}
+    assert health == {"status": "ok", "documents": 3, "chunks": 5, "vectors": 5, "degraded": False, "mode": "http"}
 
 
 def test_dm_gets_an_answer_with_source_and_buttons(bot, fake):

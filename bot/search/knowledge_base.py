@@ -37,6 +37,21 @@ class KnowledgeBase:
         self.index.embedder.load()
         self.index.vectors.count()
 
+    def health(self) -> dict:
+        """Counts, and whether dense search is reachable (without it answers come from keyword
+        search only: "degraded"). Cheap enough for a health check."""
+        try:
+            vectors, degraded = self.index.vectors.count(), False
+        except Exception as error:  # chromadb raises many kinds; all mean "not reachable now"
+            log.warning("vector store unavailable (%s): answering from keyword search", error)
+            vectors, degraded = None, True
+        return {
+            "documents": self.db["documents"].count,
+            "chunks": self.db["chunks"].count,
+            "vectors": vectors,
+            "degraded": degraded,
+        }
+
     def search(self, question: str, k: int = 5) -> SearchResult:
         return self.retriever.search(clean_question(question), k=k)
 

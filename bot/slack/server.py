@@ -109,11 +109,10 @@ class Bot:
         return stop
 
     def health(self) -> dict:
-        kb = self.desk.kb
+        figures = self.desk.kb.health()
         return {
-            "status": "ok",
-            "documents": kb.db["documents"].count,
-            "chunks": kb.db["chunks"].count,
+            "status": "degraded" if figures["degraded"] else "ok",
+            **figures,
             "mode": "socket" if self.settings.socket_mode else "http",
         }
 
