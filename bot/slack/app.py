@@ -36,14 +36,18 @@ def web_client(settings: Settings, token: str | None = None) -> WebClient:
     )
 
 
-def build_app(settings: Settings, desk: HelpDesk, client: WebClient | None = None) -> App:
+def build_app(
+    settings: Settings, desk: HelpDesk, client: WebClient | None = None, process_before_response: bool = False
+) -> App:
+    """process_before_response=True runs each listener to the end before answering Slack (what the
+    tests' fuzzing uses to see every failure); the server acks first and works after."""
     app = App(
         client=client or web_client(settings),
         signing_secret=settings.slack_signing_secret or "",
         # Socket Mode requests come over the app's own authenticated socket, unsigned.
         request_verification_enabled=not settings.socket_mode,
         token_verification_enabled=True,  # calls auth.test at start-up: a bad token fails now
-        process_before_response=False,  # ack at once; the answer is worked out after
+        process_before_response=process_before_response,
     )
 
     @app.middleware

@@ -224,7 +224,7 @@ def register(app: App, desk: HelpDesk, settings: Settings, ledger: core.Approval
             user = body["user"]["id"]
             try:
                 request = ledger.decide(
-                    int(view["private_metadata"]),
+                    core.parse_ref(view.get("private_metadata")) or 0,
                     user,
                     action,
                     reason=None if action == "approve" else reason,
@@ -272,7 +272,7 @@ def register(app: App, desk: HelpDesk, settings: Settings, ledger: core.Approval
     def answer(ack, body, view, client):
         text = ((view["state"]["values"].get("reason") or {}).get("value") or {}).get("value") or ""
         try:
-            request = ledger.answer_info(int(view["private_metadata"]), body["user"]["id"], text)
+            request = ledger.answer_info(core.parse_ref(view.get("private_metadata")) or 0, body["user"]["id"], text)
         except core.ApprovalError as error:
             ack(response_action="errors", errors={"reason": error_text(error)})
             return
