@@ -114,6 +114,7 @@ def test_slugify_matches_github_style():
         (b"", "empty file"),
         (b"---\ntitle: x\n---\n\n   \n", "empty file"),
         (b"---\ntitle: [unclosed\n---\ntext\n", "front matter is not valid YAML"),
+        (b"---\nupdated: 2026-13-45\n---\ntext\n", "front matter is not valid YAML"),  # found by fuzzing
         (b"---\ntitle: x\nno closing line\n", "no closing '---'"),
         (b"---\n- a\n- b\n---\ntext\n", "must be a YAML mapping"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "binary file"),

@@ -95,7 +95,7 @@ def split_front_matter(text: str) -> tuple[dict, str]:
         raise DocumentError("front matter starts with '---' but has no closing '---' line")
     try:
         meta = yaml.safe_load(match.group(1)) or {}
-    except yaml.YAMLError as error:
+    except (yaml.YAMLError, ValueError) as error:  # ValueError: e.g. a date like 2026-13-45
         raise DocumentError(f"front matter is not valid YAML: {error}".splitlines()[0]) from None
     if not isinstance(meta, dict):
         raise DocumentError("front matter must be a YAML mapping of keys (title, tags, ...)")
