@@ -49,6 +49,7 @@ def bot(fake, tmp_path_factory, model_name):
         "OSPO_TRIAGE_CHANNEL": TRIAGE,
         "OSPO_HELP_CHANNELS": HELP_CHANNEL,
         "OSPO_HOUSEKEEPING_SECONDS": "0.5",  # notices go out promptly in tests
+        "OSPO_APPROVERS": OSPO_MEMBER,  # the OSPO team: may resolve, save as knowledge, answer from the digest
     }
     process, base, log = start_bot(env, folder)
     yield {
@@ -565,6 +566,28 @@ def test_a_huge_question_reaches_the_triage_channel(bot, fake):
 
 
 # -- 14. Slack's limits, over everything sent in this module (keep this test last) --------------
+def test_only_the_ospo_team_resolves_and_saves_knowledge(bot, fake):
+    """Someone else who sees the triage post can neither save nor resolve (the asker may resolve)."""
+    flow = escalate_from_dm(bot, fake, "who owns the company's github org settings?")
+    ospo_reply(bot, fake, flow, "The OSPO owns them.")
+    escalation = flow["escalation"]
+    values = {
+        "save_knowledge": escalation["id"],
+        "resolve": escalation["id"],
+        "digest_answer": escalation["question_id"],
+    }
+    for count, (action, value) in enumerate(values.items(), start=1):
+        bot["slack"].send_interaction(block_action(action, str(value), user="U0STRANGER", channel=TRIAGE))
+        fake.wait_for(
+            "chat.postEphemeral",
+            count=count,
+            where=lambda a: a.get("user") == "U0STRANGER" and "Only the OSPO team" in a.get("text", ""),
+        )
+    row = next(db(bot).query("SELECT state FROM escalations WHERE id = ?", [escalation["id"]]))
+    assert row["state"] == "open"
+    assert not list(db(bot).query("SELECT * FROM learned WHERE escalation_id = ?", [escalation["id"]]))
+
+
 def test_changed_policy_is_sent_to_those_who_were_quoted_it(bot, fake):
     """Edit the section an answer quoted: the running bot DMs the asker the new text."""
     user, channel = new_dm()

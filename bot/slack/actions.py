@@ -31,7 +31,10 @@ def _where(body) -> tuple[str | None, str | None]:
     return channel, message.get("thread_ts") or message.get("ts") or container.get("message_ts")
 
 
-def register(app: App, desk: HelpDesk, settings: Settings) -> None:
+ONLY_OSPO = "Only the OSPO team (OSPO_APPROVERS) can do that."
+
+
+def register(app: App, desk: HelpDesk, settings: Settings, approvals) -> None:
     def say_privately(client, body, text):
         channel, _ = _where(body)
         user = body["user"]["id"]
@@ -110,6 +113,9 @@ def register(app: App, desk: HelpDesk, settings: Settings) -> None:
         if escalation is None:
             return
         user = body["user"]["id"]
+        if user != escalation.asker and not approvals.is_ospo(user, client):
+            say_privately(client, body, ONLY_OSPO)
+            return
         if not desk.resolve(escalation.id, user):
             return  # already resolved: a second click changes nothing
         if escalation.triage_channel and escalation.triage_ts:
@@ -132,6 +138,9 @@ def register(app: App, desk: HelpDesk, settings: Settings) -> None:
         if escalation is None:
             return
         user = body["user"]["id"]
+        if not approvals.is_ospo(user, client):
+            say_privately(client, body, ONLY_OSPO)
+            return
         try:
             path = desk.save_as_knowledge(escalation.id, user)
         except ValueError as error:
@@ -150,6 +159,9 @@ def register(app: App, desk: HelpDesk, settings: Settings) -> None:
         ack()
         question = desk.question(_id(body) or 0)
         if question is None:
+            return
+        if not approvals.is_ospo(body["user"]["id"], client):
+            say_privately(client, body, ONLY_OSPO)
             return
         client.views_open(
             trigger_id=body["trigger_id"], view=blocks.digest_answer_modal(question["id"], question["question"])

@@ -77,8 +77,8 @@ def build_app(
     approvals_surface = approvals.register(app, desk, settings, ledger)
     events.register(app, desk, settings, approvals_surface)
     commands.register(app, desk, settings, approvals_surface)
-    actions.register(app, desk, settings)
-    views.register(app, desk, settings)
+    actions.register(app, desk, settings, approvals_surface)
+    views.register(app, desk, settings, approvals_surface)
     return app
 
 

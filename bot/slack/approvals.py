@@ -61,9 +61,10 @@ def request_id(body) -> int | None:
 class ApprovalsSurface:
     """What the other surfaces need from this one: `/ospo approve|status|cancel` and App Home."""
 
-    def __init__(self, command, home):
+    def __init__(self, command, home, is_ospo):
         self.command = command
         self.home = home
+        self.is_ospo = is_ospo  # (user, client) -> bool: an approver, i.e. on the OSPO team
 
 
 def register(app: App, desk: HelpDesk, settings: Settings, ledger: core.Approvals) -> ApprovalsSurface:
@@ -280,7 +281,10 @@ def register(app: App, desk: HelpDesk, settings: Settings, ledger: core.Approval
         refresh_channel_message(client, request)
         tell_requester(client, request)
 
-    return ApprovalsSurface(command, home)
+    def is_ospo(user: str, client) -> bool:
+        return user in approvers.resolve(client)
+
+    return ApprovalsSurface(command, home, is_ospo)
 
 
 def say(client, channel: str | None, user: str, text: str) -> None:

@@ -9,7 +9,7 @@ from bot.helpdesk import HelpDesk
 from bot.slack import blocks
 
 
-def register(app: App, desk: HelpDesk, settings: Settings) -> None:
+def register(app: App, desk: HelpDesk, settings: Settings, approvals) -> None:
     @app.view("feedback_reason")
     def feedback_reason(ack, body, view):
         ack()
@@ -31,6 +31,9 @@ def register(app: App, desk: HelpDesk, settings: Settings) -> None:
             ack()
             return
         question = desk.question(question_id)
+        if not approvals.is_ospo(body["user"]["id"], client):
+            ack(response_action="errors", errors={"answer": "Only the OSPO team (OSPO_APPROVERS) can save answers."})
+            return
         if question is None or not (text or "").strip():
             ack(response_action="errors", errors={"answer": "Write the answer to save."})
             return
