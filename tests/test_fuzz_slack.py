@@ -43,7 +43,9 @@ TEXT = st.text(max_size=300) | st.sampled_from(
         "' OR 1=1 --",
     ]
 )
-IDS = st.text(alphabet="0123456789-ospOSP#x ", max_size=20)
+IDS = st.text(alphabet="0123456789-ospOSP#x ", max_size=20) | st.sampled_from(
+    ["99999999999999999999", "-1", "0", "9223372036854775808", "1e3", " 7 "]
+)  # 20 digits overflowed SQLite once
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +82,7 @@ def dispatch(app, body: dict | str, form: bool = False):
     return app.dispatch(BoltRequest(body=raw, headers=headers, mode="socket_mode"))
 
 
-FUZZ = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 @FUZZ

@@ -7,6 +7,7 @@ import logging
 
 from slack_bolt import App
 
+from bot.approvals import parse_ref
 from bot.config import Settings
 from bot.helpdesk import HelpDesk
 from bot.slack import blocks
@@ -15,9 +16,10 @@ log = logging.getLogger(__name__)
 
 
 def _id(body) -> int | None:
+    """The id a button carries: a positive integer that fits SQLite, or None."""
     try:
-        return int(body["actions"][0]["value"])
-    except (KeyError, IndexError, TypeError, ValueError):
+        return parse_ref(str(body["actions"][0]["value"]))
+    except (KeyError, IndexError, TypeError):
         return None
 
 

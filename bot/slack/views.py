@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
+from bot.approvals import parse_ref
 from bot.config import Settings
 from bot.helpdesk import HelpDesk
 from bot.slack import blocks
@@ -13,9 +14,8 @@ def register(app: App, desk: HelpDesk, settings: Settings, approvals) -> None:
     @app.view("feedback_reason")
     def feedback_reason(ack, body, view):
         ack()
-        try:
-            question_id = int(view.get("private_metadata") or "")
-        except ValueError:
+        question_id = parse_ref(view.get("private_metadata"))
+        if question_id is None:
             return
         reason = (((view.get("state") or {}).get("values") or {}).get("reason") or {}).get("text", {}).get("value")
         if desk.question(question_id) is not None:
@@ -25,9 +25,8 @@ def register(app: App, desk: HelpDesk, settings: Settings, approvals) -> None:
     def digest_answer(ack, body, view, client):
         """Save the OSPO's answer as knowledge and send it to whoever asked."""
         text = (((view.get("state") or {}).get("values") or {}).get("answer") or {}).get("text", {}).get("value")
-        try:
-            question_id = int(view.get("private_metadata") or "")
-        except ValueError:
+        question_id = parse_ref(view.get("private_metadata"))
+        if question_id is None:
             ack()
             return
         question = desk.question(question_id)
