@@ -37,6 +37,11 @@ ONLY_OSPO = "Only the OSPO team (OSPO_APPROVERS) can do that."
 
 
 def register(app: App, desk: HelpDesk, settings: Settings, approvals) -> None:
+    def _escalation(body):
+        """The escalation a Resolve / Save button names, or None."""
+        escalation_id = _id(body)
+        return desk.escalation(escalation_id) if escalation_id is not None else None
+
     def say_privately(client, body, text):
         channel, _ = _where(body)
         user = body["user"]["id"]
@@ -111,7 +116,7 @@ def register(app: App, desk: HelpDesk, settings: Settings, approvals) -> None:
     @app.action("resolve")
     def resolve(ack, body, client):
         ack()
-        escalation = desk.escalation(_id(body)) if _id(body) is not None else None
+        escalation = _escalation(body)
         if escalation is None:
             return
         user = body["user"]["id"]
@@ -136,7 +141,7 @@ def register(app: App, desk: HelpDesk, settings: Settings, approvals) -> None:
     @app.action("save_knowledge")
     def save_knowledge(ack, body, client):
         ack()
-        escalation = desk.escalation(_id(body)) if _id(body) is not None else None
+        escalation = _escalation(body)
         if escalation is None:
             return
         user = body["user"]["id"]

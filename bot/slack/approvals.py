@@ -220,7 +220,7 @@ def register(app: App, desk: HelpDesk, settings: Settings, ledger: core.Approval
 
     def finish_decision(action: str):
         def handler(ack, body, view, client):
-            reason = ((view["state"]["values"].get("reason") or {}).get("value") or {}).get("value")
+            reason = reason_text(view)
             blanket = bool(((view["state"]["values"].get("blanket") or {}).get("value") or {}).get("selected_options"))
             user = body["user"]["id"]
             try:
@@ -271,7 +271,7 @@ def register(app: App, desk: HelpDesk, settings: Settings, ledger: core.Approval
 
     @app.view("approval_answer")
     def answer(ack, body, view, client):
-        text = ((view["state"]["values"].get("reason") or {}).get("value") or {}).get("value") or ""
+        text = reason_text(view) or ""
         try:
             request = ledger.answer_info(core.parse_ref(view.get("private_metadata")) or 0, body["user"]["id"], text)
         except core.ApprovalError as error:
@@ -285,6 +285,11 @@ def register(app: App, desk: HelpDesk, settings: Settings, ledger: core.Approval
         return user in approvers.resolve(client)
 
     return ApprovalsSurface(command, home, is_ospo)
+
+
+def reason_text(view: dict) -> str | None:
+    """What was typed in a decision or answer modal's "reason" field."""
+    return (((view.get("state") or {}).get("values") or {}).get("reason") or {}).get("value", {}).get("value")
 
 
 def say(client, channel: str | None, user: str, text: str) -> None:
