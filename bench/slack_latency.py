@@ -8,9 +8,7 @@ commands while those answers run, and the server's peak RSS.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -20,19 +18,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import summary_ms  # noqa: E402
+from common import handbook_questions, memory_mb, serve_bot, summary_ms  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from bot.config import REPO_KNOWLEDGE_DIR  # noqa: E402
-from tests.conftest import start_bot, stop_bot  # noqa: E402
 from tests.fakeslack import FakeSlack  # noqa: E402
 from tests.slackkit import SlackSide, command, dm, event  # noqa: E402
-
-
-def questions() -> list[str]:
-    lines = (ROOT / "tests/data/questions.jsonl").read_text().splitlines()
-    return [json.loads(line)["question"] for line in lines if line.strip()]
 
 
 def ask_all(slack: SlackSide, fake: FakeSlack, texts: list[str], concurrency: int, tag: str) -> list[float]:
@@ -62,20 +53,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--answers", type=int, default=200, help="questions in the concurrent run")
     args = parser.parse_args()
-    texts = questions()
+    texts = handbook_questions()
     fake = FakeSlack().start()
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            "OSPO_KNOWLEDGE_DIR": REPO_KNOWLEDGE_DIR,
-            "OSPO_DATA_DIR": Path(tmp) / "data",
-            "SLACK_API_URL": fake.base_url,
-            "OSPO_TRIAGE_CHANNEL": "C0TRIAGE",
-        }
-        started = time.monotonic()
-        process, base, _ = start_bot(env, Path(tmp))
-        ready = time.monotonic() - started
-        slack = SlackSide(base + "/slack/events")
-        try:
+    try:
+        with serve_bot(fake) as bot:
+            ready = bot.ready_seconds
+            slack = SlackSide(bot.events_url)
             ask_all(slack, fake, texts[:10], 1, "W")  # warm-up
             alone = ask_all(slack, fake, texts[:50], 1, "A")
             acks: list[float] = []
@@ -94,10 +77,9 @@ def main() -> None:
             crowd = ask_all(slack, fake, (texts * 10)[: args.answers], 20, "B")
             done.set()
             thread.join()
-            rss_mb = peak_rss_mb(process.pid)
-        finally:
-            stop_bot(process)
-            fake.stop()
+            rss_mb = memory_mb(bot.process.pid, "VmHWM")
+    finally:
+        fake.stop()
     table = Table(title=f"ospo-bot serve (HTTP, waitress) on the bundled handbook; ready in {ready:.1f}s")
     for column in ("measure", "n", "p50 ms", "p95 ms", "p99 ms"):
         table.add_column(column, justify="right")
@@ -111,13 +93,6 @@ def main() -> None:
     console = Console()
     console.print(table)
     console.print(f"server peak RSS: {rss_mb:.0f} MB")
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 if __name__ == "__main__":

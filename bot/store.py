@@ -7,11 +7,18 @@ never edit one that has shipped.
 
 from __future__ import annotations
 
+import errno
+import os
+import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlite_utils
+
+BUSY_TIMEOUT_MS = 5000  # how long a write waits for another process's write lock before it fails
 
 
 def now() -> str:
@@ -217,6 +224,16 @@ def _m006_schedule(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m007_claims(db: sqlite_utils.Database) -> None:
+    # Work several `serve` processes may try at once (posting an outboxed request, sending a notice):
+    # a row is a lease on (what, key); the process whose INSERT wins does the work (bot/claims.py).
+    db["claims"].create(
+        {"what": str, "key": str, "claimed_by": str, "claimed_at": str},
+        pk=("what", "key"),
+        not_null={"claimed_by", "claimed_at"},
+    )
+
+
 MIGRATIONS = [
     _m001_knowledge,
     _m002_questions,
@@ -224,6 +241,7 @@ MIGRATIONS = [
     _m004_approvals,
     _m005_approval_messages,
     _m006_schedule,
+    _m007_claims,
 ]
 
 
@@ -231,22 +249,130 @@ def migrate(db: sqlite_utils.Database) -> int:
     """Apply every migration the database has not seen; return the schema version."""
     version = db.execute("PRAGMA user_version").fetchone()[0]
     for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
-        with db.conn:  # each migration and its version bump commit together
+        with transaction(db):  # each migration and its version bump commit together
+            if db.execute("PRAGMA user_version").fetchone()[0] >= number:
+                continue  # another process starting at the same time applied it first
             migration(db)
             db.execute(f"PRAGMA user_version = {number}")
     return len(MIGRATIONS)
 
 
+@contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """One write transaction: all of it commits or none of it (sqlite_utils calls inside nest as
+    savepoints instead of committing on their own). BEGIN IMMEDIATE takes the write lock first, so
+    a writer waits out another process's lock (busy timeout) rather than failing at once, as a
+    read that turns into a write does in WAL mode."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+        db.execute("COMMIT")
+    except BaseException:
+        if db.conn.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+
+
 def open_db(path: Path | str) -> sqlite_utils.Database:
-    """Open (creating if needed) the database at path, in WAL mode, migrated."""
+    """Open (creating if needed) the database at path, in WAL mode, migrated. A folder that is
+    read-only, full or locked fails here with a StorageError that says what to do."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite_utils.Database(path)
-    db.execute("PRAGMA busy_timeout = 5000")  # wait for another writer rather than fail
-    db.enable_wal()
-    db.execute("PRAGMA foreign_keys = ON")
-    migrate(db)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not os.access(path.parent, os.W_OK):  # now, not at the first write: SQLite would open it read-only
+            raise StorageError(_problem("read-only", path.parent))
+        db = sqlite_utils.Database(path)
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")  # wait for another writer rather than fail
+        db.enable_wal()
+        db.execute("PRAGMA foreign_keys = ON")
+        migrate(db)
+    except (sqlite3.Error, OSError) as error:
+        problem = storage_error(error, path.parent)
+        if problem is None:
+            raise
+        raise problem from error
     return db
+
+
+class StorageError(Exception):
+    """The data folder cannot be used (locked, full, read-only...); the message says what to do."""
+
+
+def storage_error(error: BaseException, data_dir: Path | str) -> StorageError | None:
+    """What a failure of the data folder means, said plainly with what to do; None when `error`
+    (or what caused it) is not one. SQLite says it with error codes, the file system with errno,
+    and the embedded Chroma store (data_dir/chroma) in its own exception types, by their text."""
+    data_dir = Path(data_dir)
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, StorageError):
+            return seen
+        kind = _kind(seen, data_dir)
+        if kind:
+            return StorageError(_problem(kind, data_dir, seen))
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+_SQLITE_KINDS = {5: "locked", 6: "locked", 8: "read-only", 10: "io", 13: "full", 14: "cannot-open"}
+_ERRNO_KINDS = {errno.ENOSPC: "full", errno.EDQUOT: "full", errno.EROFS: "read-only", errno.EACCES: "read-only"}
+_TEXT_KINDS = {
+    "database is locked": "locked",
+    "database or disk is full": "full",
+    "no space left on device": "full",
+    "readonly database": "read-only",
+    "read-only file system": "read-only",
+}
+
+
+def _kind(error: BaseException, data_dir: Path) -> str | None:
+    if isinstance(error, sqlite3.Error):
+        kind = _SQLITE_KINDS.get(getattr(error, "sqlite_errorcode", 0) & 0xFF)
+    elif isinstance(error, OSError):
+        # Only errors about the data folder: an unreadable knowledge file is another problem.
+        about = Path(error.filename) if isinstance(error.filename, str) else None
+        ours = about is not None and (about == data_dir or data_dir in about.parents or about in data_dir.parents)
+        kind = _ERRNO_KINDS.get(error.errno) if ours else None
+    else:
+        text = str(error).lower()
+        kind = next((k for needle, k in _TEXT_KINDS.items() if needle in text), None)
+    if kind in ("io", "cannot-open"):  # SQLite's vaguer codes: the disk says which it is
+        read_only, free = _disk(data_dir)
+        kind = "read-only" if read_only else "full" if free < 1 << 20 else kind
+    return kind
+
+
+def _disk(data_dir: Path) -> tuple[bool, int]:
+    """(read-only?, bytes free) of the file system that holds data_dir (or would hold it)."""
+    folder = data_dir
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    stats = os.statvfs(folder)
+    read_only = bool(stats.f_flag & os.ST_RDONLY) or not os.access(folder, os.W_OK)
+    return read_only, stats.f_bavail * stats.f_frsize
+
+
+def _problem(kind: str, data_dir: Path, error: BaseException | None = None) -> str:
+    db = data_dir / "ospo-bot.db"
+    if kind == "locked":
+        return (
+            f"the database {db} is locked by another process (another ospo-bot command or `ospo-bot serve` "
+            f"held its write lock for more than {BUSY_TIMEOUT_MS // 1000} s); retry, or stop the other "
+            "ospo-bot process."
+        )
+    if kind == "full":
+        return f"the disk holding OSPO_DATA_DIR ({data_dir}) is full; free some space and retry."
+    if kind == "read-only":
+        return (
+            f"OSPO_DATA_DIR ({data_dir}) is read-only (or not writable for this user), and ospo-bot keeps "
+            "its database and index there: make it writable, or set OSPO_DATA_DIR to a writable folder."
+        )
+    if kind == "cannot-open":
+        return (
+            f"cannot open the database {db} ({error}): check that OSPO_DATA_DIR ({data_dir}) is a folder "
+            "this user can write to, or set OSPO_DATA_DIR to another one."
+        )
+    return f"reading or writing {db} failed ({error}): check the disk that holds OSPO_DATA_DIR ({data_dir})."
 
 
 def get_meta(db: sqlite_utils.Database, key: str, default: str | None = None) -> str | None:

@@ -3,7 +3,9 @@ through its base URL (as the bot will through SLACK_API_URL).
 
 It answers the methods the bot uses the way Slack does (JSON with "ok", ids and timestamps),
 records every call with its arguments, and can be told to fail: `ok: false` errors, HTTP 429
-with Retry-After, and 5xx. Tests assert on `calls_to(method)`: what Slack would have received.
+with Retry-After, 5xx, and hanging past the client's timeout; a failure may be limited to calls
+matching `where(args)` (e.g. one channel) and kept until `clear_failures()`. Tests assert on
+`calls_to(method)`: what Slack would have received (`ok=True`: only what it accepted).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import itertools
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
@@ -27,6 +30,7 @@ class Call:
     args: dict
     token: str | None
     at: float = field(default_factory=time.monotonic)  # when it arrived (for the benchmarks)
+    ok: bool | None = None  # what Slack answered: None until then; False for a failure or a hang
 
 
 @dataclass
@@ -34,6 +38,9 @@ class Failure:
     status: int = 200
     error: str | None = None  # ok: false with this error
     retry_after: int | None = None
+    hang: float = 0  # seconds to hold the request unanswered first (past the client's timeout)
+    where: Callable[[dict], bool] | None = None  # only calls whose args match fail
+    forever: bool = False  # not used up: fails every matching call until clear_failures()
 
 
 class FakeSlack:
@@ -42,6 +49,7 @@ class FakeSlack:
         self.calls: list[Call] = []
         self._failures: dict[str, list[Failure]] = {}
         self._lock = threading.Condition()
+        self._unhang = threading.Event()  # set to end the current hangs: Slack answers again, or the fake stops
         self.socket_url: str | None = None  # what apps.connections.open hands out (Socket Mode)
         self.usergroups: dict[str, list[str]] = {}  # user group id -> member ids (usergroups.users.list)
         self._ts = itertools.count(1)
@@ -58,34 +66,57 @@ class FakeSlack:
         return self
 
     def stop(self) -> None:
+        self._unhang.set()
         self._server.shutdown()
         self._server.server_close()
 
     # -- telling it to fail -------------------------------------------------------------
-    def fail(self, method: str, error: str = "channel_not_found", times: int = 1) -> None:
-        self._queue(method, Failure(error=error), times)
+    def fail(self, method: str, error: str = "channel_not_found", times: int | None = 1, where=None) -> None:
+        self._queue(method, Failure(error=error, where=where), times)
 
-    def rate_limit(self, method: str, retry_after: int = 0, times: int = 1) -> None:
-        self._queue(method, Failure(status=429, error="ratelimited", retry_after=retry_after), times)
+    def rate_limit(self, method: str, retry_after: int = 0, times: int | None = 1, where=None) -> None:
+        self._queue(method, Failure(status=429, error="ratelimited", retry_after=retry_after, where=where), times)
 
-    def server_error(self, method: str, status: int = 503, times: int = 1) -> None:
-        self._queue(method, Failure(status=status), times)
+    def server_error(self, method: str, status: int = 503, times: int | None = 1, where=None) -> None:
+        self._queue(method, Failure(status=status, where=where), times)
 
-    def _queue(self, method: str, failure: Failure, times: int) -> None:
+    def hang(self, method: str, seconds: float, times: int | None = 1, where=None) -> None:
+        """Hold matching calls unanswered for `seconds` or until `clear_failures()` (then answer 503,
+        to a client long gone): Slack timing out. Nothing is done for them."""
+        self._queue(method, Failure(status=503, hang=seconds, where=where), times)
+
+    def clear_failures(self, method: str | None = None) -> None:
+        """Slack answers again: drop the failures still queued (for one method, or all); end hangs."""
         with self._lock:
-            self._failures.setdefault(method, []).extend([failure] * times)
+            if method is None:
+                self._failures.clear()
+            else:
+                self._failures.pop(method, None)
+            self._unhang.set()
+            self._unhang = threading.Event()
+
+    def _queue(self, method: str, failure: Failure, times: int | None) -> None:
+        """times=None: every matching call fails until clear_failures()."""
+        failure.forever = times is None
+        with self._lock:
+            self._failures.setdefault(method, []).extend([failure] * (1 if times is None else times))
 
     # -- what it received ---------------------------------------------------------------
-    def calls_to(self, method: str) -> list[dict]:
+    def calls_to(self, method: str, ok: bool | None = None) -> list[dict]:
+        """The arguments of every call to method (ok=True: only those Slack accepted)."""
         with self._lock:
-            return [call.args for call in self.calls if call.method == method]
+            return [call.args for call in self.calls if call.method == method and (ok is None or call.ok == ok)]
 
-    def wait_for(self, method: str, count: int = 1, timeout: float = 60.0, where=None) -> list[dict]:
-        """Block until `count` calls to method (matching `where(args)`) arrived; fail after timeout.
-        The bot answers after it acks, so tests wait on the call itself, not on the clock."""
+    def wait_for(self, method: str, count: int = 1, timeout: float = 60.0, where=None, ok: bool | None = None):
+        """Block until `count` calls to method (matching `where(args)`; ok=True: accepted) arrived;
+        fail after timeout. The bot answers after it acks, so tests wait on the call, not the clock."""
 
         def matching():
-            return [c.args for c in self.calls if c.method == method and (where is None or where(c.args))]
+            return [
+                c.args
+                for c in self.calls
+                if c.method == method and (where is None or where(c.args)) and (ok is None or c.ok == ok)
+            ]
 
         with self._lock:
             if not self._lock.wait_for(lambda: len(matching()) >= count, timeout=timeout):
@@ -101,12 +132,26 @@ class FakeSlack:
 
     # -- answering ----------------------------------------------------------------------
     def answer(self, method: str, args: dict, token: str | None) -> tuple[int, dict, dict]:
+        call = Call(method, args, token)
         with self._lock:
-            self.calls.append(Call(method, args, token))
+            self.calls.append(call)
             self._lock.notify_all()
-            queued = self._failures.get(method)
-            failure = queued.pop(0) if queued else None
+            queued = self._failures.get(method) or []
+            failure = next((f for f in queued if f.where is None or f.where(args)), None)
+            if failure and not failure.forever:
+                queued.remove(failure)
+        status, body, headers = self._outcome(method, args, token, failure)
+        with self._lock:
+            call.ok = status == 200 and bool(body.get("ok"))
+            self._lock.notify_all()
+        return status, body, headers
+
+    def _outcome(self, method: str, args: dict, token: str | None, failure: Failure | None) -> tuple[int, dict, dict]:
         if failure:
+            if failure.hang:
+                with self._lock:
+                    unhang = self._unhang
+                unhang.wait(failure.hang)
             headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
             body = {"ok": False, "error": failure.error} if failure.error else {"ok": False}
             return failure.status, body, headers
@@ -231,13 +276,16 @@ class FakeSlack:
 
             def _reply(self, status, body, headers):
                 data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json; charset=utf-8")
+                    self.send_header("Content-Length", str(len(data)))
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up (a hang): fine
+                    pass
 
             do_GET = do_POST  # noqa: N815
 

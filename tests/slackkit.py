@@ -96,10 +96,10 @@ def mention(text: str, channel: str = CHANNEL, user: str = USER, **extra) -> dic
     }
 
 
-def command(text: str, response_url: str, user: str = USER, channel: str = CHANNEL) -> dict:
+def command(text: str, response_url: str, user: str = USER, channel: str = CHANNEL, team: str = TEAM) -> dict:
     return {
         "token": "unused",
-        "team_id": TEAM,
+        "team_id": team,
         "channel_id": channel,
         "user_id": user,
         "command": "/ospo",
@@ -120,13 +120,14 @@ def block_action(
     thread_ts: str | None = None,
     ephemeral: bool = False,
     response_url: str = "",
+    team: str = TEAM,
 ) -> dict:
     message_ts = message_ts or next_ts()
     message = {"type": "message", "ts": message_ts, **({"thread_ts": thread_ts} if thread_ts else {})}
     return {
         "type": "block_actions",
-        "team": {"id": TEAM},
-        "user": {"id": user},
+        "team": {"id": team},
+        "user": {"id": user, "team_id": team},
         "api_app_id": "A0001",
         "trigger_id": f"trig.{next(_counter)}",
         "channel": {"id": channel},
@@ -139,11 +140,11 @@ def block_action(
     }
 
 
-def view_submission(callback_id: str, private_metadata: str, values: dict, user: str = USER) -> dict:
+def view_submission(callback_id: str, private_metadata: str, values: dict, user: str = USER, team: str = TEAM) -> dict:
     return {
         "type": "view_submission",
-        "team": {"id": TEAM},
-        "user": {"id": user},
+        "team": {"id": team},
+        "user": {"id": user, "team_id": team},
         "api_app_id": "A0001",
         "view": {
             "id": "V1",

@@ -65,3 +65,37 @@ def test_public_corpus_hybrid_beats_each_half(tmp_path_factory, model_name):
     assert results["hybrid"].hit_at_3 >= 0.85
     assert results["hybrid"].hit_at_3 > max(results["dense"].hit_at_3, results["keyword"].hit_at_3)
     assert results["hybrid"].mrr > max(results["dense"].mrr, results["keyword"].mrr)
+
+
+def test_degraded_mode_off_topic_questions_are_never_confident(handbook_kb):
+    """Chroma unreachable: answers come from keyword search alone and are confident only at
+    OSPO_KEYWORD_CONFIDENCE_THRESHOLD, calibrated (`kb eval --mode keyword --offtopic`) so that no
+    off-topic question passes while a useful share of answerable ones still get a right quote."""
+    from tests.conftest import free_port
+
+    unreachable = {"chroma_host": "127.0.0.1", "chroma_port": free_port()}
+    kb = KnowledgeBase(handbook_kb.settings.model_copy(update=unreachable))
+    offtopic = [kb.ask(q.question, record=False) for q in read_questions(DATA / "offtopic.jsonl", need_expected=False)]
+    assert all(a.degraded for a in offtopic)
+    assert [a.question for a in offtopic if a.confident] == []
+
+    questions = read_questions(DATA / "questions.jsonl")[::3]  # a third keeps it quick; the share barely moves
+    answers = [kb.ask(q.question, record=False) for q in questions]
+    confident = [(a, q) for a, q in zip(answers, questions, strict=True) if a.confident]
+    assert all(a.degraded for a in answers)
+    assert len(confident) / len(answers) >= 0.35  # 43% of all 219 at the calibrated 12.4
+    assert sum(a.sources[0].path in q.expected for a, q in confident) / len(confident) >= 0.90  # 94% of all 219
+
+
+def test_keyword_threshold_default_is_the_calibrated_one(handbook_kb):
+    """OSPO_KEYWORD_CONFIDENCE_THRESHOLD's default is what `kb eval --mode keyword --offtopic`
+    suggests for the handbook: recalibrate (and update README) when search or the handbook changes."""
+    from bot.search.calibrate import calibration_report
+
+    keyword = KnowledgeBase(handbook_kb.settings, index=handbook_kb.index, mode="keyword")
+    report = calibration_report(
+        keyword, read_questions(DATA / "questions.jsonl"), read_questions(DATA / "offtopic.jsonl", need_expected=False)
+    )
+    assert report["setting"] == "OSPO_KEYWORD_CONFIDENCE_THRESHOLD"
+    assert report["suggested"] == handbook_kb.settings.keyword_confidence_threshold
+    assert report["offtopic_confident_count"] == 0 and report["confident_precision"] >= 0.90

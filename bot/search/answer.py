@@ -14,9 +14,6 @@ from bot.search.retrieve import DocumentHit, SearchResult
 MAX_QUOTE_CHARS = 900  # comfortably inside one Slack section (3,000) with room for markup
 MAX_QUESTION_CHARS = 2000  # longer questions are cut for search (and said so in the record)
 RELATED = 2
-# Without embeddings only keyword evidence is left; SQLite's bm25() is negative, lower is
-# stronger. A keyword match this strong is quoted; weaker ones get "not sure".
-DEGRADED_BM25_CONFIDENT = -12.0
 
 NOT_SURE = (
     "I'm not sure: nothing in the OSPO knowledge base clearly answers that. "
@@ -77,13 +74,21 @@ def trim_passage(text: str, limit: int = MAX_QUOTE_CHARS) -> str:
     return window[: cut if cut > 0 else limit].rstrip() + " …"
 
 
-def build_answer(result: SearchResult, threshold: float, documents: dict[str, dict]) -> Answer:
-    """documents: path -> {"url", "updated"} from the index, for the sources' links and dates."""
+def build_answer(
+    result: SearchResult, threshold: float, documents: dict[str, dict], keyword_threshold: float
+) -> Answer:
+    """documents: path -> {"url", "updated"} from the index, for the sources' links and dates.
+    threshold: the cosine similarity a confident answer needs; keyword_threshold: the keyword
+    score (-bm25) it needs when dense search was unavailable (degraded)."""
     hits = result.documents
     top: DocumentHit | None = hits[0] if hits else None
-    confident = bool(top) and not result.degraded and top.similarity >= threshold
-    if result.degraded and top is not None:
-        confident = top.best.bm25 is not None and top.best.bm25 < DEGRADED_BM25_CONFIDENT
+    if top is None:
+        confident = False
+    elif result.degraded:
+        # Without embeddings only keyword evidence is left: SQLite's bm25() is negative, lower is stronger.
+        confident = top.best.bm25 is not None and -top.best.bm25 >= keyword_threshold
+    else:
+        confident = top.similarity >= threshold
     sources = [
         Source(
             path=hit.path,

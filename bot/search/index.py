@@ -21,7 +21,8 @@ from pathlib import Path
 
 import sqlite_utils
 
-from bot.config import Settings
+from bot.claims import one_at_a_time
+from bot.config import MODEL_FIX, Settings
 from bot.search.documents import (
     Chunk,
     Document,
@@ -30,7 +31,7 @@ from bot.search.documents import (
     knowledge_files,
     read_document,
 )
-from bot.store import ThreadLocalDB, get_meta, now, set_meta
+from bot.store import ThreadLocalDB, get_meta, now, set_meta, transaction
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,16 @@ _MODELS: dict[str, object] = {}  # one loaded model per name, shared by every In
 # One embedding at a time: torch already uses every core, and concurrent calls only fight for them.
 _ENCODE_LOCK = threading.Lock()
 _LOAD_LOCK = threading.Lock()
+
+
+class ModelError(RuntimeError):
+    """The embedding model cannot be loaded; the message says what to set."""
+
+
+def may_download_models() -> bool:
+    """Only when the operator asks for it (HF_HUB_OFFLINE=0): without network the hub is retried
+    for over a minute before failing, so by default a model name must already be cached."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"0", "false", "no", "off"}
 
 
 class Embedder:
@@ -66,20 +77,27 @@ class Embedder:
 
     def _load(self):
         if self.name not in _MODELS:
-            if Path(self.name).is_dir():
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local folder needs no hub
+            local = Path(self.name).is_dir()
+            offline = local or not may_download_models()
+            if offline:  # nothing to fetch: fail at once instead of retrying an unreachable hub
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as transformers_logging
 
             transformers_logging.disable_progress_bar()
             try:
-                _MODELS[self.name] = SentenceTransformer(self.name, device="cpu")
+                _MODELS[self.name] = SentenceTransformer(self.name, device="cpu", local_files_only=offline)
             except Exception as error:  # the library raises many kinds; all mean the same here
-                raise RuntimeError(
-                    f"cannot load the embedding model {self.name!r}: {error}. "
-                    "Set OSPO_EMBEDDING_MODEL to a sentence-transformers model folder or name."
-                ) from None
+                if local:
+                    why = " ".join(str(error).split()).rstrip(".")
+                    problem = f"cannot load the embedding model folder {self.name}: {why}"
+                elif offline:
+                    problem = f"the embedding model {self.name!r} is not found locally"
+                    problem += " (and is not downloaded unless HF_HUB_OFFLINE=0)"
+                else:
+                    problem = f"cannot load the embedding model {self.name!r} from Hugging Face: {error}"
+                raise ModelError(f"{problem}. To fix it, {MODEL_FIX}.") from None
         return _MODELS[self.name]
 
     def encode(self, texts: list[str]) -> list[list[float]]:
@@ -122,9 +140,15 @@ class VectorStore:
             pass
         self.collection = self._open()
 
-    def upsert(self, ids: list[str], embeddings: list[list[float]], paths: list[str]) -> None:
+    def upsert(
+        self, ids: list[str], embeddings: list[list[float]], paths: list[str], hashes: list[str] | None = None
+    ) -> None:
+        """hashes: the content hash each vector was made from, so that `repair` can tell a stale one."""
         if ids:
-            self.collection.upsert(ids=ids, embeddings=embeddings, metadatas=[{"path": p} for p in paths])
+            metadatas = [{"path": p} for p in paths]
+            for metadata, content_hash in zip(metadatas, hashes or [], strict=False):
+                metadata["content_hash"] = content_hash
+            self.collection.upsert(ids=ids, embeddings=embeddings, metadatas=metadatas)
 
     def delete(self, ids: list[str]) -> None:
         if ids:
@@ -132,6 +156,11 @@ class VectorStore:
 
     def ids(self) -> set[str]:
         return set(self.collection.get(include=[])["ids"])
+
+    def hashes(self) -> dict[str, str | None]:
+        """Each vector's id and the content hash it was made from (None: stored before hashes were kept)."""
+        got = self.collection.get(include=["metadatas"])
+        return {i: (m or {}).get("content_hash") for i, m in zip(got["ids"], got["metadatas"], strict=True)}
 
     def count(self) -> int:
         return self.collection.count()
@@ -234,7 +263,9 @@ class Index:
         return bool(set(stored) ^ set(current) or broken)
 
     def sync(self, progress: Progress | None = None, repair: bool = True) -> SyncReport:
-        with self._sync_lock:
+        # One sync at a time across processes too (two `serve` replicas, a `kb sync`): interleaved,
+        # one's repair would drop the other's new vectors and both would queue the same notices.
+        with self._sync_lock, one_at_a_time(self.settings.data_dir / "sync.lock"):
             return self._sync(progress, repair)
 
     def _sync(self, progress: Progress | None, repair: bool) -> SyncReport:
@@ -293,18 +324,23 @@ class Index:
             report.removed_chunks += gone
             report.removed_documents.append(rel)
 
-        set_meta(self.db, "index_format", self._format())
-        set_meta(self.db, "embedding_model", self.embedder.name)
-        set_meta(self.db, "synced_at", now())
+        with transaction(self.db):
+            set_meta(self.db, "index_format", self._format())
+            set_meta(self.db, "embedding_model", self.embedder.name)
+            set_meta(self.db, "synced_at", now())
         report.seconds = time.perf_counter() - started
         return report
 
     def _apply(self, document: Document, fresh, changed, gone: list[str]) -> None:
         if changed:
             vectors = self.embedder.encode([c.embedded_text() for c, _ in changed])
-            self.vectors.upsert([c.id for c, _ in changed], vectors, [c.path for c, _ in changed])
+            self.vectors.upsert(
+                [c.id for c, _ in changed], vectors, [c.path for c, _ in changed], [h for _, h in changed]
+            )
         self.vectors.delete(gone)
-        with self.db.conn:
+        # One transaction: the document's new hash must never commit without its chunks, or the next
+        # sync would take the document as done and keep the old text (a crash or a full disk between).
+        with transaction(self.db):
             self.db["documents"].upsert(
                 {
                     "path": document.path,
@@ -340,7 +376,7 @@ class Index:
     def _remove_document(self, rel: str) -> list[str]:
         ids = [r["id"] for r in self.db.query("SELECT id FROM chunks WHERE path = ?", [rel])]
         self.vectors.delete(ids)
-        with self.db.conn:
+        with transaction(self.db):
             self.db.execute("DELETE FROM chunks WHERE path = ?", [rel])
             self.db.execute("DELETE FROM documents WHERE path = ?", [rel])
         return ids
@@ -348,18 +384,20 @@ class Index:
     def _repair(self) -> int:
         """Make Chroma hold exactly the chunks SQLite lists (after a crash or a lost server).
         Returns how many chunks were re-embedded or dropped."""
-        ledger = {r["id"] for r in self.db.query("SELECT id FROM chunks")}
+        ledger = {r["id"]: r["content_hash"] for r in self.db.query("SELECT id, content_hash FROM chunks")}
         if not ledger and not self.db["documents"].count:
             return 0
-        present = self.vectors.ids()
-        orphans = sorted(present - ledger)
-        missing = sorted(ledger - present)
+        present = self.vectors.hashes()
+        orphans = sorted(set(present) - set(ledger))
+        # A vector made from other content than SQLite's is as good as missing: a sync that died between
+        # Chroma and SQLite, and the file then put back as it was, leaves one.
+        missing = sorted(i for i, h in ledger.items() if i not in present or present[i] not in (None, h))
         self.vectors.delete(orphans)
         if missing:
             # Forget the missing chunks and their documents' hashes: the sync that follows
             # reads those documents again and embeds the chunks as new.
             marks = ",".join("?" * len(missing))
-            with self.db.conn:
+            with transaction(self.db):
                 self.db.execute(
                     f"UPDATE documents SET file_hash = '' WHERE path IN "
                     f"(SELECT path FROM chunks WHERE id IN ({marks}))",
@@ -370,6 +408,6 @@ class Index:
 
     def _forget_everything(self) -> None:
         self.vectors.reset()
-        with self.db.conn:
+        with transaction(self.db):
             self.db.execute("DELETE FROM chunks")
             self.db.execute("DELETE FROM documents")

@@ -3,14 +3,50 @@
 from __future__ import annotations
 
 import logging
+import os
+from pathlib import Path
 
 from bot.config import Settings
 from bot.search.answer import MAX_QUESTION_CHARS, Answer, build_answer
+from bot.search.documents import knowledge_files
 from bot.search.index import Index, Progress, SyncReport
 from bot.search.retrieve import Retriever, SearchResult
 from bot.store import now
 
 log = logging.getLogger(__name__)
+
+
+class KnowledgeFolderError(RuntimeError):
+    """The knowledge folder cannot be read; the message names the folder and the fix."""
+
+
+def unreadable_folder(root: Path) -> str | None:
+    """What stops us listing root or a folder below it (hidden ones are never read), or None.
+    A folder that cannot be listed looks empty to a scan: syncing then would drop its documents."""
+    errors: list[OSError] = []
+    for _, folders, _ in os.walk(root, onerror=errors.append):
+        folders[:] = [f for f in folders if not f.startswith(".")]
+    if not errors:
+        return None
+    error = errors[0]
+    return (
+        f"cannot read {error.filename} in OSPO_KNOWLEDGE_DIR ({error.strerror or error}): give the user running "
+        f"ospo-bot read access to it (e.g. chmod -R a+rX {root}), or point OSPO_KNOWLEDGE_DIR at a readable folder"
+    )
+
+
+def knowledge_problems(settings: Settings, need_documents: bool) -> list[str]:
+    """What makes the knowledge folder unusable, one line each with the fix. need_documents: a
+    folder without markdown counts (serving an empty knowledge base would answer nothing)."""
+    unreadable = unreadable_folder(settings.knowledge_dir)
+    if unreadable:
+        return [unreadable]
+    if need_documents and not knowledge_files(settings.knowledge_dir):
+        return [
+            f"OSPO_KNOWLEDGE_DIR ({settings.knowledge_dir}) holds no markdown files, so the bot could answer "
+            "nothing: add the handbook's .md files there, or point OSPO_KNOWLEDGE_DIR at the folder that has them"
+        ]
+    return []
 
 
 class KnowledgeBase:
@@ -24,13 +60,21 @@ class KnowledgeBase:
         return self.index.db  # one connection per thread
 
     def sync(self, progress: Progress | None = None) -> SyncReport:
+        self.check_readable()
         return self.index.sync(progress)
 
     def ensure_fresh(self, progress: Progress | None = None) -> SyncReport | None:
         """Sync only when the folder changed since the last sync (a cheap hash check)."""
+        self.check_readable()
         if self.index.is_stale():
             return self.index.sync(progress)
         return None
+
+    def check_readable(self) -> None:
+        """Refuse to sync from a folder we cannot fully list: its documents would leave the index."""
+        problem = unreadable_folder(self.settings.knowledge_dir)
+        if problem:
+            raise KnowledgeFolderError(problem)
 
     def warm_up(self) -> None:
         """Load the model and open the vector store now rather than on the first question."""
@@ -77,7 +121,9 @@ class KnowledgeBase:
             if result.documents
             else {}
         )
-        answer = build_answer(result, self.settings.confidence_threshold, documents)
+        answer = build_answer(
+            result, self.settings.confidence_threshold, documents, self.settings.keyword_confidence_threshold
+        )
         if record:
             self.record(answer, user=user, channel=channel, source=source)
         return answer

@@ -3,7 +3,9 @@ event dedupe, an error handler that apologises instead of staying silent, and ev
 
 from __future__ import annotations
 
+import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
@@ -19,6 +21,7 @@ from bot.config import Settings
 from bot.helpdesk import HelpDesk
 from bot.licenses import default_policy_path, load_policy
 from bot.slack import actions, approvals, blocks, commands, events, views
+from bot.store import storage_error
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +30,7 @@ def web_client(settings: Settings, token: str | None = None) -> WebClient:
     return WebClient(
         token=token or settings.slack_bot_token,
         base_url=settings.slack_api_url,
-        timeout=15,
+        timeout=settings.slack_api_timeout,
         retry_handlers=[
             RateLimitErrorRetryHandler(max_retry_count=3),  # waits for Retry-After
             ServerErrorRetryHandler(max_retry_count=2),
@@ -48,7 +51,24 @@ def build_app(
         request_verification_enabled=not settings.socket_mode,
         token_verification_enabled=True,  # calls auth.test at start-up: a bad token fails now
         process_before_response=process_before_response,
+        # A command or click is acked only once its listener runs; Bolt's default pool of 5 threads
+        # fills with answering work under load and /ospo acks then take over a second
+        # (bench/load.py at 35 questions/s). Embedding is serialised anyway, so threads are cheap here.
+        listener_executor=ThreadPoolExecutor(max_workers=32, thread_name_prefix="bolt-listener"),
     )
+
+    @app.middleware
+    def only_our_workspace_and_people(body, context, next):
+        """Refuse what comes from another workspace or from a bot before any listener sees it: the
+        approvers list names people of our workspace, and the bot must never act on its own echo."""
+        home = context.authorize_result  # from auth.test of our token (SingleTeamAuthorization)
+        if home is None or not isinstance(body, dict):
+            return next()
+        if is_foreign(body, home.team_id, home.enterprise_id):
+            return refuse(body, context, f"not our workspace {home.team_id}", OTHER_WORKSPACE)
+        if is_from_bot(body, context.user_id, home.bot_user_id):
+            return refuse(body, context, "sent by a bot", None)
+        return next()
 
     @app.middleware
     def drop_retried_events(body, next):
@@ -61,7 +81,13 @@ def build_app(
 
     @app.error
     def apologise(error, body, logger):
-        logger.error("failed to handle %s: %s", describe(body), error, exc_info=not isinstance(error, SlackApiError))
+        storage = storage_error(error, settings.data_dir)  # a locked or full database: one plain line
+        logger.error(
+            "failed to handle %s: %s",
+            describe(body),
+            storage or error,
+            exc_info=not isinstance(error, SlackApiError) and storage is None,
+        )
         user, channel = who_and_where(body)
         if not user:
             return
@@ -87,7 +113,11 @@ def describe(body) -> str:
     if not isinstance(body, dict):
         return "request"
     event = body.get("event") if isinstance(body.get("event"), dict) else {}
-    parts = (body.get("type"), body.get("command"), event.get("type"), body.get("event_id"))
+    actions = body.get("actions") if isinstance(body.get("actions"), list) else []
+    action = actions[0].get("action_id") if actions and isinstance(actions[0], dict) else None
+    view = body.get("view") if isinstance(body.get("view"), dict) else {}
+    parts = (body.get("type"), body.get("command"), event.get("type"), action, view.get("callback_id"))
+    parts += (body.get("event_id"),)
     return " ".join(str(p) for p in parts if p) or "request"
 
 
@@ -103,3 +133,70 @@ def who_and_where(body) -> tuple[str | None, str | None]:
     user = body.get("user_id") or _id(body.get("user")) or event.get("user")
     channel = body.get("channel_id") or _id(body.get("channel")) or event.get("channel")
     return user, channel
+
+
+OTHER_WORKSPACE = "Sorry, ospo-bot only works for people in the workspace it is installed in."
+
+
+def _text(value) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def payload_teams(body: dict) -> set[str]:
+    """Every team id a payload gives for where it (or the person acting) comes from: Slack puts it
+    in `team.id` (interactions), `team_id` (commands, events), `user.team_id`, `event.user_team`."""
+    event = body.get("event") if isinstance(body.get("event"), dict) else {}
+    user = body.get("user") if isinstance(body.get("user"), dict) else {}
+    found = (_id(body.get("team")), body.get("team_id"), user.get("team_id"), event.get("user_team"), event.get("team"))
+    return {t for t in map(_text, found) if t}
+
+
+def is_foreign(body: dict, home_team: str | None, home_enterprise: str | None) -> bool:
+    """True when the payload names a team other than ours. In an Enterprise Grid org, the org's other
+    workspaces are colleagues: accepted when every enterprise id in the payload is ours and it does not
+    come from a Slack Connect (externally shared) channel. People of other organisations are refused."""
+    others = payload_teams(body) - {home_team, home_enterprise}
+    if not others or home_team is None:
+        return False
+    if home_enterprise and not body.get("is_ext_shared_channel"):
+        enterprises = {e for e in map(_text, (_id(body.get("enterprise")), body.get("enterprise_id"))) if e}
+        return enterprises != {home_enterprise}
+    return True
+
+
+def is_from_bot(body: dict, user: str | None, bot_user: str | None) -> bool:
+    """Our own bot user, or any bot's message (Slack marks those with bot_id)."""
+    event = body.get("event") if isinstance(body.get("event"), dict) else {}
+    return bool(user and user == bot_user) or bool(event.get("bot_id")) or event.get("subtype") == "bot_message"
+
+
+def refuse(body: dict, context, why: str, message: str | None) -> BoltResponse:
+    """Log the refusal (who, what kind, never the text) and, to a person, say so where Slack shows it:
+    the command's own response, the modal, or the button's response_url. Events get nothing."""
+    events = body.get("type") == "event_callback"
+    level = logging.WARNING
+    if events:  # bots' messages come back all day long; a person elsewhere is worth a line at INFO
+        level = logging.INFO if message else logging.DEBUG
+    teams = ",".join(sorted(payload_teams(body))) or "?"
+    log.log(level, "refused %s from user %s of team %s: %s", describe(body), context.user_id, teams, why)
+    if message is None or events:
+        return BoltResponse(status=200, body="")
+    if body.get("command"):
+        return BoltResponse(status=200, body=message)  # Slack shows it to the user, ephemeral
+    if body.get("type") == "view_submission":
+        view = {
+            "type": "modal",
+            "title": {"type": "plain_text", "text": "ospo-bot"},
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": message}}],
+        }
+        return BoltResponse(
+            status=200,
+            body=json.dumps({"response_action": "update", "view": view}),
+            headers={"content-type": "application/json"},
+        )
+    if _text(body.get("response_url")) and context.respond:
+        try:
+            context.respond(text=message, response_type="ephemeral", replace_original=False)
+        except OSError as error:  # telling them is a courtesy; the refusal stands either way
+            log.warning("could not tell %s about the refusal: %s", context.user_id, error)
+    return BoltResponse(status=200, body="")

@@ -13,12 +13,14 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import approvals as core
+from bot import claims
 from bot.config import Settings
 from bot.helpdesk import HelpDesk
 from bot.slack import blocks
 
 log = logging.getLogger(__name__)
 GROUP_CACHE_SECONDS = 300
+OUTBOX = "approval_post"  # claims.what: posting a request to the approvals channel
 
 
 class Approvers:
@@ -70,19 +72,8 @@ class ApprovalsSurface:
 def register(app: App, desk: HelpDesk, settings: Settings, ledger: core.Approvals) -> ApprovalsSurface:
     approvers = Approvers(settings.approver_ids)
 
-    def post_for_approvers(client, request) -> None:
-        if not settings.approvals_channel:
-            log.warning("%s is pending but OSPO_APPROVALS_CHANNEL is not set", request.ref)
-            return
-        posted = client.chat_postMessage(
-            channel=settings.approvals_channel,
-            text=f"{request.ref} needs a decision",
-            blocks=blocks.request_blocks(request, buttons=True),
-        )
-        with desk.db.conn:
-            desk.db["approval_messages"].upsert(
-                {"request_id": request.id, "channel": settings.approvals_channel, "ts": posted["ts"]}, pk="request_id"
-            )
+    def post_for_approvers(client, request) -> Exception | None:
+        return post_request(client, desk.db, settings, request)
 
     def with_question(request):
         """A needs_info request with who asked what: the rules keep the question in the audit trail only."""
@@ -104,12 +95,13 @@ def register(app: App, desk: HelpDesk, settings: Settings, ledger: core.Approval
         elif request.state == "pending":
             post_for_approvers(client, request)
 
-    def tell_requester(client, request) -> None:
+    def tell_requester(client, request, note: str | None = None) -> None:
         request = with_question(request)
+        extra = [{"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}] if note else []
         client.chat_postMessage(
             channel=request.requester,
-            text=f"{request.ref}: {request.state}",
-            blocks=blocks.requester_update_blocks(request),
+            text=f"{request.ref}: {request.state}" + (f". {note}" if note else ""),
+            blocks=blocks.requester_update_blocks(request) + extra,
         )
 
     def open_form(client, trigger_id: str, values: dict) -> None:
@@ -187,9 +179,9 @@ def register(app: App, desk: HelpDesk, settings: Settings, ledger: core.Approval
         if view.get("id") and not desk.claim_event(f"view_submission:{view['id']}"):
             return  # a retried delivery of a form already submitted: one request, not two
         request = ledger.submit(body["user"]["id"], kind, fields)
-        if request.state == "pending":
-            post_for_approvers(client, request)
-        tell_requester(client, request)
+        # Stored first: if Slack will not take the post now, the request waits in the outbox.
+        failed = post_for_approvers(client, request) if request.state == "pending" else None
+        tell_requester(client, request, note=outbox_note(request) if failed else None)
 
     # -- approvers deciding -----------------------------------------------------------------
     def start_decision(action: str):
@@ -285,6 +277,86 @@ def register(app: App, desk: HelpDesk, settings: Settings, ledger: core.Approval
         return user in approvers.resolve(client)
 
     return ApprovalsSurface(command, home, is_ospo)
+
+
+# -- the outbox: pending requests the approvers have not been shown ----------------------------
+def post_request(client, db, settings: Settings, request) -> Exception | None:
+    """Post a pending request to OSPO_APPROVALS_CHANNEL, once whatever the number of processes, and
+    remember the message (so decisions update it). Returns the error when Slack did not take it:
+    the request stays in the outbox (pending, no approvals message) and housekeeping posts it later."""
+    if not settings.approvals_channel:
+        log.warning("%s is pending but OSPO_APPROVALS_CHANNEL is not set", request.ref)
+        return None
+    token = claims.claim(db, OUTBOX, request.id)
+    if token is None:
+        return None  # another process or thread is posting it right now
+    posted = None
+    try:
+        if unposted(db, request.id):  # checked under the claim: whoever held it before may have posted it
+            posted = client.chat_postMessage(
+                channel=settings.approvals_channel,
+                text=f"{request.ref} needs a decision",
+                blocks=blocks.request_blocks(request, buttons=True),
+            )
+    except (SlackApiError, OSError) as error:  # OSError: timeouts and connection errors
+        log.warning("%s not posted for approvers (%s); it stays in the outbox", request.ref, failure(error))
+        return error
+    finally:
+        with db.conn:  # the message and the release together: the next claimer sees it posted
+            if posted is not None:
+                db.execute(
+                    "INSERT OR REPLACE INTO approval_messages (request_id, channel, ts) VALUES (?, ?, ?)",
+                    [request.id, settings.approvals_channel, posted["ts"]],
+                )
+            claims.release(db, OUTBOX, request.id, token)
+    return None
+
+
+def unposted(db, request_id: int | None = None) -> list[int]:
+    """Pending requests without an approvals-channel message (all, or just request_id), oldest first."""
+    where = "AND id = ?" if request_id is not None else ""
+    rows = db.execute(
+        "SELECT id FROM approval_requests WHERE state = 'pending' "
+        f"AND id NOT IN (SELECT request_id FROM approval_messages) {where} ORDER BY created_at, id",
+        [request_id] if request_id is not None else [],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def post_outbox(client, db, settings: Settings, ledger: core.Approvals) -> int:
+    """Post what Slack refused before, oldest first (run by the housekeeping loop). Returns how many
+    went out. When Slack itself is failing the round stops there, and the next round tries again."""
+    if not settings.approvals_channel:
+        return 0
+    done = 0
+    for request_id in unposted(db):
+        request = ledger.get(request_id)
+        error = post_request(client, db, settings, request) if request else None
+        if error is None:
+            done += 1
+        elif slack_unavailable(error):
+            break
+        # else Slack refused this one message (e.g. invalid_blocks): the others may still go
+    if done:
+        log.info("posted %d request(s) from the outbox for approvers", done)
+    return done
+
+
+def outbox_note(request) -> str:
+    return f"Saved as {request.ref}; approvers will see it as soon as Slack lets me post it."
+
+
+def slack_unavailable(error: Exception) -> bool:
+    """Slack itself failing (a timeout, no connection, 429 or 5xx after the client's retries), rather
+    than refusing one call with ok: false."""
+    return not isinstance(error, SlackApiError) or error.response.status_code != 200
+
+
+def failure(error: Exception) -> str:
+    """What went wrong with a Web API call, without anything the message said."""
+    if isinstance(error, SlackApiError):
+        return str(error.response.get("error") or f"HTTP {error.response.status_code}")
+    return type(error).__name__
 
 
 def reason_text(view: dict) -> str | None:

@@ -71,3 +71,5 @@ def react(client: WebClient, method: str, channel: str, ts: str) -> None:
         getattr(client, method)(channel=channel, timestamp=ts, name=WORKING)
     except SlackApiError as error:
         log.info("%s on %s failed: %s", method, channel, error.response.get("error"))
+    except OSError as error:  # a timeout or a connection error: no reaction, still the answer
+        log.info("%s on %s failed: %s", method, channel, type(error).__name__)

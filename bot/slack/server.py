@@ -17,21 +17,31 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import claims
+from bot.approvals import Approvals
 from bot.config import ConfigError, Settings
 from bot.helpdesk import HelpDesk
-from bot.slack import blocks
+from bot.licenses import default_policy_path, load_policy
+from bot.slack import approvals, blocks
 from bot.slack.app import build_app
 
 log = logging.getLogger(__name__)
 
 
+NOTICE = "notice"  # claims.what: sending one policy-change notice
+
+
 class Bot:
-    """Everything `serve` runs: the help desk, the Bolt app, and the notice sender."""
+    """Everything `serve` runs: the help desk, the Bolt app, the notice sender and the outbox.
+
+    Several `serve` processes may share one data dir: each piece of housekeeping work is claimed
+    first (bot/claims.py), so each notice and each outboxed request goes to Slack once."""
 
     def __init__(self, settings: Settings, desk: HelpDesk):
         self.settings = settings
         self.desk = desk
         self.app: App = build_app(settings, desk)
+        self.ledger = Approvals(lambda: desk.db, load_policy(default_policy_path()))
         self.scheduler = None  # bot.scheduler.Scheduler while serving
 
     def start_scheduler(self):
@@ -70,28 +80,47 @@ class Bot:
                 signal.signal(signal.SIGTERM, previous)
 
     def send_notices(self) -> int:
-        """DM everyone whose quoted policy changed; each notice is sent once."""
-        sent = 0
+        """DM everyone whose quoted policy changed; each notice is sent once, whatever the number
+        of processes; one Slack refused is tried again next round."""
+        sent, db = 0, self.desk.db
         for notice in self.desk.pending_notices():
+            token = claims.claim(db, NOTICE, notice.id)
+            if token is None:
+                continue  # another process is sending it
             try:
+                if db.execute("SELECT sent_at FROM notices WHERE id = ?", [notice.id]).fetchone()[0]:
+                    continue  # sent by whoever held the claim before
                 self.app.client.chat_postMessage(
                     channel=notice.user,
                     text="The policy I quoted you has changed.",
                     blocks=blocks.notice_blocks(notice),
                 )
-            except SlackApiError as error:
-                log.warning("policy-change notice %s not delivered: %s", notice.id, error.response.get("error"))
-                continue
-            self.desk.notice_sent(notice.id)
-            sent += 1
+                self.desk.notice_sent(notice.id)
+                sent += 1
+            except (SlackApiError, OSError) as error:  # OSError: timeouts and connection errors
+                log.warning("policy-change notice %s not delivered: %s", notice.id, approvals.failure(error))
+            finally:
+                with db.conn:
+                    claims.release(db, NOTICE, notice.id, token)
         return sent
 
-    def housekeeping(self) -> None:
-        """Pick up knowledge changes (a `kb sync` elsewhere, edited files) and send notices."""
+    def refresh_knowledge(self) -> None:
+        """Pick up knowledge changes (a `kb sync` elsewhere, edited files) and queue notices."""
         report = self.desk.kb.ensure_fresh()
         if report:
             self.desk.queue_notices(report)
-        self.send_notices()
+
+    def post_outbox(self) -> int:
+        """Post the requests approvers have not seen because Slack failed when they came in."""
+        return approvals.post_outbox(self.app.client, self.desk.db, self.settings, self.ledger)
+
+    def housekeeping(self) -> None:
+        """Each step on its own: a Chroma server that is down must not hold back the outbox."""
+        for step in (self.refresh_knowledge, self.send_notices, self.post_outbox):
+            try:
+                step()
+            except Exception:  # the next round tries again
+                log.exception("housekeeping: %s failed", step.__name__)
 
     def start_housekeeping(self, every: float = 60.0) -> threading.Event:
         stop = threading.Event()

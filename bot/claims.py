@@ -1,0 +1,78 @@
+"""Claims: exactly one process does each piece of work that several may try at once.
+
+Two `ospo-bot serve` processes may share one database, and both run the housekeeping loop: both
+would post the same outboxed approval request or send the same policy-change notice. Before such
+work a process claims it:
+
+    INSERT INTO claims ... ON CONFLICT(what, key) DO UPDATE ... WHERE claims.claimed_at < stale
+
+One statement under SQLite's write lock: exactly one process (or thread) changes the row, and only
+it does the work. A claim is a lease: the holder releases it when the work is done or failed (so a
+later round may try again); a process that died holding one is taken over after LEASE. Whether the
+work is done is recorded where it belongs (approval_messages, notices.sent_at) before or with the
+release, and whoever claims next checks that first. (The weekly digest has its own claim table,
+digest_runs, with the same pattern: bot/scheduler.py.)
+
+`one_at_a_time(path)` is the other kind: an OS file lock for work that must not overlap at all
+(a knowledge-base sync), held while it runs and dropped by the OS if the process dies.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# Longer than any one attempt can take: a Web API call with its retries (429 Retry-After, 5xx) and
+# SLACK_API_TIMEOUT is well under a few minutes. A claim older than this means its holder died.
+LEASE = timedelta(minutes=10)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def claim(db, what: str, key, now: datetime | None = None, lease: timedelta = LEASE) -> str | None:
+    """Claim (what, key): a token to release it with, or None while someone else holds it."""
+    now = now or datetime.now(UTC)
+    token = f"{os.getpid()}@{socket.gethostname()}/{uuid.uuid4().hex[:8]}"  # unique per claim, even per thread
+    with db.conn:
+        won = db.execute(
+            "INSERT INTO claims (what, key, claimed_by, claimed_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(what, key) DO UPDATE SET claimed_by = excluded.claimed_by, claimed_at = excluded.claimed_at "
+            "WHERE claims.claimed_at < ?",
+            [what, str(key), token, _iso(now), _iso(now - lease)],
+        ).rowcount
+    return token if won == 1 else None
+
+
+def release(db, what: str, key, token: str) -> None:
+    """Give a claim up. Does not commit: call it inside `with db.conn:`, with the write that records
+    the work, so that the next claimer sees the work done."""
+    db.execute("DELETE FROM claims WHERE what = ? AND key = ? AND claimed_by = ?", [what, str(key), token])
+
+
+@contextmanager
+def one_at_a_time(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the file at path (made if missing) across processes on this host;
+    waits for the holder. Where the file cannot be made (a read-only data dir) the work goes on
+    unlocked: it will fail on its own writes, with its own clear error."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as error:
+        log.debug("cannot open the lock file %s (%s); going on without it", path, error.strerror)
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock

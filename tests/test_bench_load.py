@@ -1,0 +1,44 @@
+"""bench/load.py cannot rot: a 3-second run at 2 questions/s against a real `ospo-bot serve` and the
+fake Slack gives the figures the lead reads, with every request answered and no errors. (A small
+knowledge base, so that start-up is seconds rather than the handbook's indexing.)"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import SMALL_KB, write_docs
+
+LOAD = Path(__file__).resolve().parents[1] / "bench" / "load.py"
+
+
+def test_a_short_load_run_reports_every_figure_and_no_errors(tmp_path):
+    knowledge = write_docs(tmp_path / "knowledge", SMALL_KB)
+    run = subprocess.run(
+        [sys.executable, str(LOAD), "--seconds", "3", "--rate", "2", "--json", "--knowledge", str(knowledge)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(run.stdout)
+
+    assert {"questions", "kinds", "errors", "rss", "targets", "generator_lag_ms"} <= result.keys()
+    assert result["errors"]["total"] == 0, (result["errors"], result["unexpected_replies"], result["server_log_errors"])
+    assert result["questions"]["sent"] == 6
+    assert result["questions"]["answered"] == 6
+    assert result["questions"]["answer_ms"]["p95"] > 0
+    assert set(result["kinds"]) == {"dm", "ask", "status", "help", "feedback_up", "feedback_down", "escalate", "retry"}
+    assert result["kinds"]["dm"]["reply_ms"]["p50"] > 0
+    assert result["rss"]["samples"] and result["rss"]["peak_mb"] > 0
+    assert set(result["targets"]) == {
+        "questions_per_second",
+        "answer_p95_ms",
+        "lost_or_duplicated",
+        "errors",
+        "rss_growth_after_warmup_mb",
+    }
+    assert result["targets"]["errors"]["pass"] is True
+    assert result["targets"]["questions_per_second"]["pass"] is False  # 2/s is not the 20/s target
