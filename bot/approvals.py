@@ -21,7 +21,6 @@ import io
 import json
 import re
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -30,7 +29,7 @@ from urllib.parse import urlsplit
 import sqlite_utils
 
 from bot import licenses
-from bot.store import now
+from bot.store import now, transaction
 
 PREFIX = "OSPO-"
 BOT = "ospo-bot"  # the actor of auto-approvals
@@ -616,18 +615,9 @@ class Approvals:
             [request_id, actor, ts, from_state, to_state, reason, _json(extra)],
         )
 
-    @contextmanager
     def _transaction(self):
         """BEGIN IMMEDIATE: the write lock is taken before the state is read, so deciders queue up."""
-        db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-            db.execute("COMMIT")
-        except BaseException:
-            if db.conn.in_transaction:
-                db.execute("ROLLBACK")
-            raise
+        return transaction(self.db)
 
     # -- reading ------------------------------------------------------------------------
     def get(self, request_id) -> Request | None:

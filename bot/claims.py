@@ -10,8 +10,12 @@ One statement under SQLite's write lock: exactly one process (or thread) changes
 it does the work. A claim is a lease: the holder releases it when the work is done or failed (so a
 later round may try again); a process that died holding one is taken over after LEASE. Whether the
 work is done is recorded where it belongs (approval_messages, notices.sent_at) before or with the
-release, and whoever claims next checks that first. (The weekly digest has its own claim table,
-digest_runs, with the same pattern: bot/scheduler.py.)
+release, and whoever claims next checks that first.
+
+The other claims that keep work from being done twice live here too, so that moving the state to
+another database (README: "Running more than one replica") changes this module and bot/store.py:
+`claim_event` (a Slack event answered once), `claim_reminder` (one reminder per request and day) and
+`claim_digest_week` (one digest per week; its row also records the posted message, in digest_runs).
 
 `one_at_a_time(path)` is the other kind: an OS file lock for work that must not overlap at all
 (a knowledge-base sync), held while it runs and dropped by the OS if the process dies.
@@ -28,6 +32,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from bot.store import transaction
 
 log = logging.getLogger(__name__)
 
@@ -76,3 +82,44 @@ def one_at_a_time(path: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing releases the lock
+
+
+def claim_event(db, event_id: str, now: datetime | None = None) -> bool:
+    """True the first time an event id is seen (Slack resends the same id, to any replica)."""
+    with db.conn:
+        return (
+            db.execute(
+                "INSERT OR IGNORE INTO slack_events (event_id, received_at) VALUES (?, ?)",
+                [event_id, _iso(now or datetime.now(UTC))],
+            ).rowcount
+            == 1
+        )
+
+
+def claim_reminder(db, request_id: int, day: str, kind: str, now: datetime) -> bool:
+    """True for the first reminder of this kind about this request on this day."""
+    with db.conn:
+        return (
+            db.execute(
+                "INSERT OR IGNORE INTO reminder_log (request_id, day, kind, sent_at) VALUES (?, ?, ?, ?)",
+                [request_id, day, kind, _iso(now)],
+            ).rowcount
+            == 1
+        )
+
+
+def claim_digest_week(
+    db, period: str, now: datetime, stale_after: timedelta, who: str, late: bool = False
+) -> tuple[bool, str | None]:
+    """(won, message_ts): won when no run holds a fresh claim on the week and it was not sent;
+    message_ts is set when a run that died after posting left it (the taker-over must not post again)."""
+    with transaction(db):
+        won = db.execute(
+            "INSERT INTO digest_runs (period, claimed_at, claimed_by, late) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(period) DO UPDATE SET claimed_at = excluded.claimed_at, claimed_by = excluded.claimed_by, "
+            "late = max(digest_runs.late, excluded.late) "
+            "WHERE digest_runs.sent_at IS NULL AND digest_runs.claimed_at < ?",
+            [period, _iso(now), who, int(late), _iso(now - stale_after)],
+        ).rowcount
+        ts = db.execute("SELECT message_ts FROM digest_runs WHERE period = ?", [period]).fetchone()[0]
+    return won == 1, ts

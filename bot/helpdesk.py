@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot import licenses
+from bot import claims, licenses
 from bot.search.answer import Answer
 from bot.search.index import LEARNED_PREFIX, SyncReport
 from bot.search.knowledge_base import KnowledgeBase
@@ -103,11 +103,7 @@ class HelpDesk:
     # -- events, threads ----------------------------------------------------------------
     def claim_event(self, event_id: str) -> bool:
         """True the first time an event id is seen (Slack retries resend the same id)."""
-        with self.db.conn:
-            cursor = self.db.execute(
-                "INSERT OR IGNORE INTO slack_events (event_id, received_at) VALUES (?, ?)", [event_id, now()]
-            )
-        return cursor.rowcount == 1
+        return claims.claim_event(self.db, event_id)
 
     def remember_thread(self, channel: str, thread_ts: str) -> None:
         with self.db.conn:

@@ -51,6 +51,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import OperationalError
 
+from bot import claims
 from bot.config import ConfigError, Settings
 from bot.store import open_db
 
@@ -130,23 +131,8 @@ class Claim:
 
 def claim_period(db, period: str, now: datetime, late: bool = False, who: str | None = None) -> Claim | None:
     """Claim the period's digest; None if another run holds a fresh claim or already sent it."""
-    stale = _iso(now - STALE_CLAIM)
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        won = db.execute(
-            "INSERT INTO digest_runs (period, claimed_at, claimed_by, late) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT(period) DO UPDATE SET claimed_at = excluded.claimed_at, claimed_by = excluded.claimed_by, "
-            "late = max(digest_runs.late, excluded.late) "
-            "WHERE digest_runs.sent_at IS NULL AND digest_runs.claimed_at < ?",
-            [period, _iso(now), who or whoami(), int(late), stale],
-        ).rowcount
-        ts = db.execute("SELECT message_ts FROM digest_runs WHERE period = ?", [period]).fetchone()[0]
-        db.execute("COMMIT")
-    except BaseException:
-        if db.conn.in_transaction:
-            db.execute("ROLLBACK")
-        raise
-    return Claim(period, ts) if won == 1 else None
+    won, ts = claims.claim_digest_week(db, period, now, STALE_CLAIM, who or whoami(), late)
+    return Claim(period, ts) if won else None
 
 
 def _write(db, sql: str, args: list) -> None:
@@ -287,17 +273,6 @@ def approver_users(settings: Settings, client: WebClient) -> list[str]:
     return users
 
 
-def _claim_reminder(db, request_id: int, day: str, kind: str, now: datetime) -> bool:
-    with db.conn:
-        return (
-            db.execute(
-                "INSERT OR IGNORE INTO reminder_log (request_id, day, kind, sent_at) VALUES (?, ?, ?, ?)",
-                [request_id, day, kind, _iso(now)],
-            ).rowcount
-            == 1
-        )
-
-
 def send_reminders(settings: Settings, client: WebClient | None = None, now: datetime | None = None) -> int:
     """DM approvers about pending requests past their SLA and requesters about needs_info requests
     waiting too long; each request at most once per day and kind. Returns the number of DMs sent."""
@@ -319,7 +294,7 @@ def send_reminders(settings: Settings, client: WebClient | None = None, now: dat
         approvers = approver_users(settings, client) if overdue else []
         if overdue and not approvers:
             log.warning("%d request(s) past their SLA, but OSPO_APPROVERS names nobody to remind", len(overdue))
-        claimed = [r for r in overdue if approvers and _claim_reminder(db, r.id, day, "sla", now)]
+        claimed = [r for r in overdue if approvers and claims.claim_reminder(db, r.id, day, "sla", now)]
         if claimed:
             lines = "\n".join(
                 f"• *{b.ref}* ({b.type}, {b.subject}) from <@{b.requester}>: {digest.sla_text(b)}" for b in claimed
@@ -336,7 +311,7 @@ def send_reminders(settings: Settings, client: WebClient | None = None, now: dat
             since = datetime.fromisoformat(waiting_since.get(request.id) or request.updated_at)
             if now - since <= timedelta(days=settings.needs_info_reminder_days):
                 continue
-            if not _claim_reminder(db, request.id, day, "needs_info", now):
+            if not claims.claim_reminder(db, request.id, day, "needs_info", now):
                 continue
             waited = (now - since).days
             sent += _dm(

@@ -218,3 +218,14 @@ def stop_bot(process) -> None:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+@pytest.fixture(scope="module")
+def fake():
+    """A fake Slack Web API on loopback for the module's bot (modules that need it set up
+    differently, e.g. with user groups, define their own)."""
+    from tests.fakeslack import FakeSlack
+
+    slack = FakeSlack().start()
+    yield slack
+    slack.stop()

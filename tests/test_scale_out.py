@@ -22,7 +22,7 @@ import sqlite_utils
 from bot.config import load_settings
 from bot.scheduler import DIGEST_JOB, Scheduler
 from tests.conftest import SMALL_KB, start_bot, stop_bot, wait_until, write_docs
-from tests.fakeslack import BOT_TOKEN, FakeSlack
+from tests.fakeslack import BOT_TOKEN
 from tests.slackkit import SlackSide, dm, event, view_submission
 
 APPROVALS, DIGEST = "C0APPROVE", "C0DIGEST"
@@ -52,13 +52,6 @@ def long_guide() -> str:
 
 KNOWLEDGE = {**SMALL_KB, "releasing/checklist.md": long_guide()}
 CHUNKS = 36  # SMALL_KB's 5 and the guide's 31
-
-
-@pytest.fixture(scope="module")
-def fake():
-    slack = FakeSlack().start()
-    yield slack
-    slack.stop()
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SMALL_KB, start_bot, stop_bot, wait_until, write_docs
-from tests.fakeslack import FakeSlack
 from tests.slackkit import (
     DM,
     HELP_CHANNEL,
@@ -28,13 +27,6 @@ from tests.slackkit import (
     sign,
     view_submission,
 )
-
-
-@pytest.fixture(scope="module")
-def fake():
-    slack = FakeSlack().start()
-    yield slack
-    slack.stop()
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,6 @@ from bot.claims import LEASE
 from bot.licenses import default_policy_path, load_policy
 from bot.slack.approvals import OUTBOX
 from tests.conftest import SMALL_KB, start_bot, stop_bot, wait_until, write_docs
-from tests.fakeslack import FakeSlack
 from tests.slackkit import SlackSide, dm, event, view_submission
 
 APPROVALS = "C0APPROVE"
@@ -31,13 +30,6 @@ TIMEOUT = 2  # SLACK_API_TIMEOUT for this bot, seconds
 HANG = 60  # a hung call outlasts any patience; it ends when the test lets Slack answer again
 PROMPT = 5 * TIMEOUT  # what "at once" means for a timed-out call: SLACK_API_TIMEOUT is obeyed
 _n = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-def fake():
-    slack = FakeSlack().start()
-    yield slack
-    slack.stop()
 
 
 @pytest.fixture(scope="module")
