@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import sqlite_utils
 
 from bot import approvals as core
-from bot.store import set_meta
+from bot.store import set_meta, transaction
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 APPROVERS = ("U0OSPOLEAD", "U0OSPOREVIEW")
@@ -309,7 +309,7 @@ class Story:
     def write_helpdesk(self) -> tuple[int, int, int, int]:
         counts = [0, 0, 0, 0]
         self.questions.sort(key=lambda q: q["row"]["asked_at"])
-        with self.db.conn:
+        with transaction(self.db):  # all of it or none: sqlite-utils inserts would commit one by one
             for q in self.questions:
                 question_id = self.db["questions"].insert(q["row"]).last_pk
                 counts[0] += 1

@@ -176,7 +176,7 @@ def chroma_server(tmp_path_factory):
     stop_process(process)
 
 
-def start_bot(env: dict, tmp_path: Path, port: int | None = None):
+def start_bot(env: dict, tmp_path: Path, port: int | None = None, preexec_fn=None):
     """`ospo-bot serve` in HTTP mode as its own process; returns (process, base_url, log_path)."""
     from tests.slackkit import SIGNING_SECRET
 
@@ -196,6 +196,7 @@ def start_bot(env: dict, tmp_path: Path, port: int | None = None):
         env=full_env,
         stdout=log,
         stderr=subprocess.STDOUT,
+        preexec_fn=preexec_fn,
     )
     base = f"http://127.0.0.1:{port}"
 

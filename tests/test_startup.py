@@ -276,3 +276,36 @@ def test_malformed_values_get_one_line_each_with_what_is_expected(env):
     assert "(got '-1'): Input should be greater than or equal to 1" in port
     assert "expected the HTTP port `ospo-bot serve` listens on, 1-65535, default 3000" in port
     assert not Path(env["OSPO_DATA_DIR"]).exists()
+
+
+def test_a_knowledge_folder_that_becomes_unreadable_shows_in_healthz(env, locked, tmp_path, fake):
+    """While serving, a folder that can no longer be read keeps the last good index (above) and
+    turns /healthz degraded with the reason, so monitoring sees it; readable again, it clears."""
+    from tests.conftest import start_bot, stop_bot, wait_until
+
+    knowledge = Path(env["OSPO_KNOWLEDGE_DIR"])
+    env = {**env, "OSPO_HOUSEKEEPING_SECONDS": "0.5", "SLACK_API_URL": fake.base_url}
+    for name in ("PORT", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"):  # start_bot sets what the fake Slack expects
+        env.pop(name)
+    process, base, log_path = start_bot(env, tmp_path, preexec_fn=drop_file_permission_override)
+    try:
+        assert health(base)["status"] == "ok"
+        locked.append(knowledge / "using")
+        lock(knowledge / "using")
+        wait_until(lambda: health(base)["status"] == "degraded", 30, "/healthz to report the unreadable folder")
+        report = health(base)
+        assert f"cannot read {knowledge / 'using'}" in report["knowledge_problem"]
+        assert report["documents"] == 3  # the last good index, whole
+        (knowledge / "using").chmod(0o755)
+        wait_until(lambda: health(base)["status"] == "ok", 30, "/healthz to clear once the folder is readable")
+        assert "knowledge_problem" not in health(base)
+        assert log_path.read_text().count("knowledge not refreshed") == 1  # once, not every round
+    finally:
+        stop_bot(process)
+
+
+def health(base: str) -> dict:
+    import urllib.request
+
+    with urllib.request.urlopen(base + "/healthz", timeout=5) as response:
+        return json.loads(response.read())

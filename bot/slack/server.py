@@ -22,6 +22,7 @@ from bot.approvals import Approvals
 from bot.config import ConfigError, Settings
 from bot.helpdesk import HelpDesk
 from bot.licenses import default_policy_path, load_policy
+from bot.search.knowledge_base import KnowledgeFolderError
 from bot.slack import approvals, blocks
 from bot.slack.app import build_app
 
@@ -43,6 +44,7 @@ class Bot:
         self.app: App = build_app(settings, desk)
         self.ledger = Approvals(lambda: desk.db, load_policy(default_policy_path()))
         self.scheduler = None  # bot.scheduler.Scheduler while serving
+        self.knowledge_problem: str | None = None  # why the last knowledge refresh was refused
 
     def start_scheduler(self):
         """The weekly digest and daily reminders (bot/scheduler.py), jobs kept in the bot's database.
@@ -105,8 +107,17 @@ class Bot:
         return sent
 
     def refresh_knowledge(self) -> None:
-        """Pick up knowledge changes (a `kb sync` elsewhere, edited files) and queue notices."""
-        report = self.desk.kb.ensure_fresh()
+        """Pick up knowledge changes (a `kb sync` elsewhere, edited files) and queue notices.
+        A folder that became unreadable keeps the index as it was and is reported by /healthz
+        (logged once, not every round), so an admin sees it before the answers go stale."""
+        try:
+            report = self.desk.kb.ensure_fresh()
+        except KnowledgeFolderError as error:
+            if str(error) != self.knowledge_problem:
+                log.error("knowledge not refreshed, answers come from the last good index: %s", error)
+            self.knowledge_problem = str(error)
+            return
+        self.knowledge_problem = None
         if report:
             self.desk.queue_notices(report)
 
@@ -139,9 +150,11 @@ class Bot:
 
     def health(self) -> dict:
         figures = self.desk.kb.health()
+        problem = self.knowledge_problem
         return {
-            "status": "degraded" if figures["degraded"] else "ok",
+            "status": "degraded" if figures["degraded"] or problem else "ok",
             **figures,
+            **({"knowledge_problem": problem} if problem else {}),
             "mode": "socket" if self.settings.socket_mode else "http",
         }
 
