@@ -22,14 +22,14 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import sqlite_utils
 
 from bot import licenses
-from bot.store import now, transaction
+from bot.store import iso, now, transaction
 
 PREFIX = "OSPO-"
 BOT = "ospo-bot"  # the actor of auto-approvals
@@ -672,7 +672,7 @@ class Approvals:
                 args.append(value)
         if since is not None:
             if isinstance(since, datetime):
-                since = since.astimezone(UTC).isoformat(timespec="seconds")
+                since = iso(since)
             where.append("created_at >= ?")
             args.append(since.isoformat() if isinstance(since, date) else str(since))
         return self._select(self.db, " AND ".join(where) + " ORDER BY id", args)

@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.store import transaction
+from bot.store import iso, transaction
 
 log = logging.getLogger(__name__)
 
@@ -42,20 +42,21 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=10)
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
+def whoami() -> str:
+    """This process, as claims record it: pid@host."""
+    return f"{os.getpid()}@{socket.gethostname()}"
 
 
 def claim(db, what: str, key, now: datetime | None = None, lease: timedelta = LEASE) -> str | None:
     """Claim (what, key): a token to release it with, or None while someone else holds it."""
     now = now or datetime.now(UTC)
-    token = f"{os.getpid()}@{socket.gethostname()}/{uuid.uuid4().hex[:8]}"  # unique per claim, even per thread
+    token = f"{whoami()}/{uuid.uuid4().hex[:8]}"  # unique per claim, even per thread
     with db.conn:
         won = db.execute(
             "INSERT INTO claims (what, key, claimed_by, claimed_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(what, key) DO UPDATE SET claimed_by = excluded.claimed_by, claimed_at = excluded.claimed_at "
             "WHERE claims.claimed_at < ?",
-            [what, str(key), token, _iso(now), _iso(now - lease)],
+            [what, str(key), token, iso(now), iso(now - lease)],
         ).rowcount
     return token if won == 1 else None
 
@@ -90,7 +91,7 @@ def claim_event(db, event_id: str, now: datetime | None = None) -> bool:
         return (
             db.execute(
                 "INSERT OR IGNORE INTO slack_events (event_id, received_at) VALUES (?, ?)",
-                [event_id, _iso(now or datetime.now(UTC))],
+                [event_id, iso(now or datetime.now(UTC))],
             ).rowcount
             == 1
         )
@@ -102,7 +103,7 @@ def claim_reminder(db, request_id: int, day: str, kind: str, now: datetime) -> b
         return (
             db.execute(
                 "INSERT OR IGNORE INTO reminder_log (request_id, day, kind, sent_at) VALUES (?, ?, ?, ?)",
-                [request_id, day, kind, _iso(now)],
+                [request_id, day, kind, iso(now)],
             ).rowcount
             == 1
         )
@@ -119,7 +120,7 @@ def claim_digest_week(
             "ON CONFLICT(period) DO UPDATE SET claimed_at = excluded.claimed_at, claimed_by = excluded.claimed_by, "
             "late = max(digest_runs.late, excluded.late) "
             "WHERE digest_runs.sent_at IS NULL AND digest_runs.claimed_at < ?",
-            [period, _iso(now), who, int(late), _iso(now - stale_after)],
+            [period, iso(now), who, int(late), iso(now - stale_after)],
         ).rowcount
         ts = db.execute("SELECT message_ts FROM digest_runs WHERE period = ?", [period]).fetchone()[0]
     return won == 1, ts

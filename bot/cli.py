@@ -479,16 +479,21 @@ STATE_STYLE = {
 }
 
 
-def open_approvals(settings: Settings):
+def load_policy_or_exit():
+    """The default license policy, or the command ends saying why it cannot be read."""
     from bot import licenses
+
+    try:
+        return licenses.load_policy(licenses.default_policy_path())
+    except (OSError, ValueError) as error:
+        raise click.ClickException(f"cannot read the license policy: {error}") from None
+
+
+def open_approvals(settings: Settings):
     from bot.approvals import Approvals
     from bot.store import ThreadLocalDB
 
-    try:
-        policy = licenses.load_policy(licenses.default_policy_path())
-    except (OSError, ValueError) as error:
-        raise click.ClickException(f"cannot read the license policy: {error}") from None
-    return Approvals(ThreadLocalDB(settings.db_path).get, policy)
+    return Approvals(ThreadLocalDB(settings.db_path).get, load_policy_or_exit())
 
 
 def _since(ctx, param, value: str | None):
@@ -688,10 +693,7 @@ def export_requests(format_: str, output: Path | None):
     if output is None:
         click.echo(text, nl=not text.endswith("\n"))
         return
-    try:
-        output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8", newline="")
-    except OSError as error:
-        raise click.ClickException(f"cannot write {output}: {error.strerror or error}") from None
+    _write_file(output, text if text.endswith("\n") else text + "\n", newline="")  # csv writes its own \r\n
     if format_ == "json":
         requests = json.loads(text)
         count, events = len(requests), sum(len(r["events"]) for r in requests)
@@ -779,13 +781,9 @@ def digest(preview: bool, send: bool, week: str | None, blocks_file: Path | None
         return
 
     from bot import digest as digest_module
-    from bot import licenses
     from bot.store import open_db
 
-    try:
-        policy = licenses.load_policy(licenses.default_policy_path())
-    except (OSError, ValueError) as error:
-        raise click.ClickException(f"cannot read the license policy: {error}") from None
+    policy = load_policy_or_exit()
     db = open_db(settings.db_path)
     try:
         report = digest_module.compute(db, chosen, policy, settings)
@@ -815,12 +813,12 @@ def digest(preview: bool, send: bool, week: str | None, blocks_file: Path | None
         db.conn.close()
 
 
-def _write_file(path: Path, data: str | bytes) -> None:
+def _write_file(path: Path, data: str | bytes, newline: str | None = None) -> None:
     try:
         if isinstance(data, bytes):
             path.write_bytes(data)
         else:
-            path.write_text(data, encoding="utf-8")
+            path.write_text(data, encoding="utf-8", newline=newline)
     except OSError as error:
         raise click.ClickException(f"cannot write {path}: {error.strerror or error}") from None
 

@@ -124,8 +124,6 @@ class Settings(BaseSettings):
     @field_validator("digest_cron")
     @classmethod
     def _digest_schedule(cls, value: str) -> str:
-        import re
-
         days = "mon|tue|wed|thu|fri|sat|sun"
         if not re.fullmatch(
             rf"\s*(({days})(-({days}))?(,({days})(-({days}))?)*)\s+([01]?\d|2[0-3]):[0-5]\d\s*", value.lower()

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import sqlite_utils
 
 from bot import approvals as core
-from bot.store import set_meta, transaction
+from bot.store import iso, set_meta, transaction
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 APPROVERS = ("U0OSPOLEAD", "U0OSPOREVIEW")
@@ -134,7 +134,7 @@ class Clock:
         self.at = at
 
     def __call__(self) -> str:
-        return self.at.astimezone(UTC).isoformat(timespec="seconds")
+        return iso(self.at)
 
 
 def _read(name: str) -> list[dict]:

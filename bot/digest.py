@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 import sqlite_utils
 
 from bot.approvals import ref
+from bot.store import iso
 
 CHART_SIZE = (1200, 600)  # pixels
 CHART_WEEKS = 12
@@ -147,11 +148,6 @@ def week_of(value: str | date | datetime | Week | None = None, tz: str | ZoneInf
         return Week.containing(date.fromisoformat(text), tz)
     except ValueError:
         raise ValueError(f"{text!r} is not a week; use YYYY-Www, e.g. 2026-W47") from None
-
-
-def iso(moment: datetime) -> str:
-    """An aware datetime as stored: ISO 8601 in UTC, to the second."""
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def parse(text: str) -> datetime:

@@ -17,7 +17,7 @@ from bot import claims, licenses
 from bot.search.answer import Answer
 from bot.search.index import LEARNED_PREFIX, SyncReport
 from bot.search.knowledge_base import KnowledgeBase
-from bot.store import now
+from bot.store import iso, now
 
 NOTICE_WINDOW_DAYS = 90  # answers older than this are not followed up when policy changes
 
@@ -264,7 +264,7 @@ class HelpDesk:
         ]
         if not touched:
             return 0
-        since = (datetime.now(UTC) - timedelta(days=NOTICE_WINDOW_DAYS)).isoformat(timespec="seconds")
+        since = iso(datetime.now(UTC) - timedelta(days=NOTICE_WINDOW_DAYS))
         queued = 0
         with self.db.conn:
             for chunk_id, kind in touched:

@@ -31,8 +31,6 @@ day, whatever the number of processes or runs.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import urllib.request
 from dataclasses import dataclass
@@ -53,7 +51,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot import claims
 from bot.config import ConfigError, Settings
-from bot.store import open_db
+from bot.store import iso, open_db
 
 log = logging.getLogger(__name__)
 
@@ -64,14 +62,6 @@ DIGEST_GRACE = timedelta(days=6)  # a run missed by up to 6 days is still sent (
 REMINDER_GRACE = timedelta(hours=12)  # a missed reminder run is worth sending the same day only
 LATE_AFTER = timedelta(hours=1)  # a digest sent later than this after its scheduled time is marked late
 STALE_CLAIM = timedelta(minutes=30)  # a claim this old without sent_at: the sender died mid-send
-
-
-def whoami() -> str:
-    return f"{os.getpid()}@{socket.gethostname()}"
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def _aware(now: datetime | None) -> datetime:
@@ -131,7 +121,7 @@ class Claim:
 
 def claim_period(db, period: str, now: datetime, late: bool = False, who: str | None = None) -> Claim | None:
     """Claim the period's digest; None if another run holds a fresh claim or already sent it."""
-    won, ts = claims.claim_digest_week(db, period, now, STALE_CLAIM, who or whoami(), late)
+    won, ts = claims.claim_digest_week(db, period, now, STALE_CLAIM, who or claims.whoami(), late)
     return Claim(period, ts) if won else None
 
 
@@ -210,7 +200,7 @@ def deliver_digest(
             upload_file(client, channel, png, f"ospo-digest-{week.label}.png", f"OSPO digest {week.label}", ts)
         except Exception:  # the digest itself is in the channel: log, and do not post it again
             log.exception("digest %s: the details or the chart were not delivered", week.label)
-        _write(db, "UPDATE digest_runs SET sent_at = ? WHERE period = ?", [_iso(now), week.label])
+        _write(db, "UPDATE digest_runs SET sent_at = ? WHERE period = ?", [iso(now), week.label])
         return True
     finally:
         db.conn.close()

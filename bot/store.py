@@ -21,9 +21,14 @@ import sqlite_utils
 BUSY_TIMEOUT_MS = 5000  # how long a write waits for another process's write lock before it fails
 
 
+def iso(moment: datetime) -> str:
+    """An aware datetime as stored: ISO 8601 in UTC, to the second (the one format stored everywhere)."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
 def now() -> str:
     """The current time as an ISO 8601 UTC string, the one format stored everywhere."""
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return iso(datetime.now(UTC))
 
 
 def _m001_knowledge(db: sqlite_utils.Database) -> None:

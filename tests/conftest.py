@@ -176,6 +176,18 @@ def chroma_server(tmp_path_factory):
     stop_process(process)
 
 
+def bot_env(folder: Path, fake, model_name: str, knowledge: dict[str, str] = SMALL_KB, **settings) -> dict:
+    """The env of a bot talking to the fake Slack `fake`: `knowledge` written under folder/knowledge,
+    its data in folder/data, plus the module's own `settings`."""
+    return {
+        "OSPO_KNOWLEDGE_DIR": write_docs(folder / "knowledge", knowledge),
+        "OSPO_DATA_DIR": folder / "data",
+        "OSPO_EMBEDDING_MODEL": model_name,
+        "SLACK_API_URL": fake.base_url,
+        **settings,
+    }
+
+
 def start_bot(env: dict, tmp_path: Path, port: int | None = None, preexec_fn=None):
     """`ospo-bot serve` in HTTP mode as its own process; returns (process, base_url, log_path)."""
     from tests.slackkit import SIGNING_SECRET

@@ -31,7 +31,7 @@ from bot.approvals import (
 )
 from bot.licenses import default_policy_path, load_policy
 from bot.store import ThreadLocalDB, open_db
-from tests.approval_data import TRIVIAL
+from tests.approval_data import EXCEPTION, RELEASE, TRIVIAL, Clock
 
 POLICY = load_policy(default_policy_path())
 APPROVERS = frozenset({"A", "AR"})  # AR is an approver who also files requests
@@ -39,35 +39,11 @@ APPROVERS = frozenset({"A", "AR"})  # AR is an approver who also files requests
 FEATURE = TRIVIAL | {"change_kind": "feature", "description": "Add a --json flag."}
 VALID = {
     "contribute": TRIVIAL,
-    "release": {
-        "description": "Open-source our YAML linter.",
-        "justification": "Customers ask for it.",
-        "all_ours": True,
-        "telemetry": False,
-        "cryptography": False,
-        "proposed_license": "Apache 2",
-        "proposed_name": "yamlint-pro",
-    },
+    "release": RELEASE,
     "cla": {"repository_url": "https://gitlab.com/acme/tool", "cla": "Acme CLA", "description": "Fix docs."},
     "personal": {"description": "A chess engine I write on weekends."},
-    "exception": {
-        "repository_url": "https://github.com/mongodb/mongo",
-        "license": "SSPL",
-        "use": "saas",
-        "justification": "Needed for the analytics service.",
-    },
+    "exception": EXCEPTION,
 }
-
-
-class Clock:
-    """A settable clock for the Approvals, in the ISO format store.now() uses."""
-
-    def __init__(self):
-        self.at = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> str:
-        self.at += timedelta(seconds=1)
-        return self.at.isoformat(timespec="seconds")
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SMALL_KB, start_bot, stop_bot, write_docs
+from tests.conftest import bot_env, start_bot, stop_bot
 from tests.fakeslack import FakeSlack
 from tests.slackkit import TEAM, SlackSide, block_action, command, dm, event, next_ts, view_submission
 
@@ -38,15 +38,14 @@ def fake():
 @pytest.fixture(scope="module")
 def bot(fake, tmp_path_factory, model_name):
     folder = tmp_path_factory.mktemp("approvals-bot")
-    env = {
-        "OSPO_KNOWLEDGE_DIR": write_docs(folder / "knowledge", SMALL_KB),
-        "OSPO_DATA_DIR": folder / "data",
-        "OSPO_EMBEDDING_MODEL": model_name,
-        "SLACK_API_URL": fake.base_url,
-        "OSPO_TRIAGE_CHANNEL": "C0TRIAGE",
-        "OSPO_APPROVALS_CHANNEL": APPROVALS,
-        "OSPO_APPROVERS": f"{APPROVER},{APPROVER2},{GROUP}",
-    }
+    env = bot_env(
+        folder,
+        fake,
+        model_name,
+        OSPO_TRIAGE_CHANNEL="C0TRIAGE",
+        OSPO_APPROVALS_CHANNEL=APPROVALS,
+        OSPO_APPROVERS=f"{APPROVER},{APPROVER2},{GROUP}",
+    )
     process, base, log = start_bot(env, folder)
     yield {"slack": SlackSide(base + "/slack/events"), "env": env, "log": log}
     stop_bot(process)

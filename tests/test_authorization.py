@@ -24,7 +24,7 @@ from bot.licenses import default_policy_path, load_policy
 from bot.slack.actions import ONLY_OSPO
 from bot.slack.app import OTHER_WORKSPACE, is_foreign
 from bot.store import open_db
-from tests.conftest import SMALL_KB, start_bot, stop_bot, wait_until, write_docs
+from tests.conftest import bot_env, start_bot, stop_bot, wait_until
 from tests.fakeslack import BOT_USER, TEAM, FakeSlack
 from tests.slackkit import SlackSide, block_action, channel_message, command, dm, event, view_submission
 
@@ -62,16 +62,15 @@ def fake():
 @pytest.fixture(scope="module")
 def bot(fake, tmp_path_factory, model_name):
     folder = tmp_path_factory.mktemp("authorization-bot")
-    env = {
-        "OSPO_KNOWLEDGE_DIR": write_docs(folder / "knowledge", SMALL_KB),
-        "OSPO_DATA_DIR": folder / "data",
-        "OSPO_EMBEDDING_MODEL": model_name,
-        "SLACK_API_URL": fake.base_url,
-        "OSPO_TRIAGE_CHANNEL": TRIAGE,
-        "OSPO_APPROVALS_CHANNEL": APPROVALS,
-        "OSPO_APPROVERS": f"{APPROVER},{APPROVER2},{OSPO_GROUP}",
-        "OSPO_LOG_LEVEL": "INFO",  # refused events are logged at INFO
-    }
+    env = bot_env(
+        folder,
+        fake,
+        model_name,
+        OSPO_TRIAGE_CHANNEL=TRIAGE,
+        OSPO_APPROVALS_CHANNEL=APPROVALS,
+        OSPO_APPROVERS=f"{APPROVER},{APPROVER2},{OSPO_GROUP}",
+        OSPO_LOG_LEVEL="INFO",  # refused events are logged at INFO
+    )
     process, base, log = start_bot(env, folder)
     database = open_db(Path(env["OSPO_DATA_DIR"]) / "ospo-bot.db")  # the bot's own file (WAL): setup and checks
     yield {

@@ -19,7 +19,7 @@ import pytest
 from websockets.sync.server import serve as websocket_server
 
 from bot.logs import REDACTED, RedactSecrets
-from tests.conftest import SMALL_KB, start_bot, stop_bot, write_docs
+from tests.conftest import SMALL_KB, bot_env, start_bot, stop_bot, write_docs
 from tests.fakeslack import FakeSlack
 from tests.slackkit import SIGNING_SECRET, SlackSide, dm, event, post, view_submission
 
@@ -45,18 +45,17 @@ def test_logs_hold_no_secret_and_no_message_text_below_debug(tmp_path, model_nam
     """At INFO (more than the default WARNING shows): every failure is logged, by payload kind and
     id, never with the question or the justification people typed, nor with a secret."""
     fake = FakeSlack(tokens=(BOT_TOKEN,)).start()
-    env = {
-        "OSPO_KNOWLEDGE_DIR": write_docs(tmp_path / "knowledge", SMALL_KB),
-        "OSPO_DATA_DIR": tmp_path / "data",
-        "OSPO_EMBEDDING_MODEL": model_name,
-        "SLACK_API_URL": fake.base_url,
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_API_TIMEOUT": "1",  # so that a hanging Slack times out quickly
-        "OSPO_LOG_LEVEL": "INFO",
-        "OSPO_TRIAGE_CHANNEL": "C0TRIAGE",
-        "OSPO_APPROVALS_CHANNEL": APPROVALS,
-        "OSPO_APPROVERS": "U0APPROVER",
-    }
+    env = bot_env(
+        tmp_path,
+        fake,
+        model_name,
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_API_TIMEOUT="1",  # so that a hanging Slack times out quickly
+        OSPO_LOG_LEVEL="INFO",
+        OSPO_TRIAGE_CHANNEL="C0TRIAGE",
+        OSPO_APPROVALS_CHANNEL=APPROVALS,
+        OSPO_APPROVERS="U0APPROVER",
+    )
     process, base, log = start_bot(env, tmp_path)
     slack = SlackSide(base + "/slack/events")
     typed = []  # every text a person typed

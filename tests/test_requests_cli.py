@@ -12,7 +12,7 @@ import re
 import subprocess
 import sys
 from dataclasses import fields as dataclass_fields
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner
@@ -22,28 +22,13 @@ from bot.approvals import Approvals, Event, Request
 from bot.cli import REQUEST_STATES, cli
 from bot.licenses import default_policy_path, load_policy
 from bot.store import ThreadLocalDB
-from tests.approval_data import RELEASE, TRIVIAL
+from tests.approval_data import EXCEPTION, RELEASE, TRIVIAL, Clock
 
 POLICY = load_policy(default_policy_path())
 APPROVERS = frozenset({"UAPPROVER"})
 FEATURE = TRIVIAL | {"change_kind": "feature", "description": "Add a --json flag [bold]now[/bold].\nSecond line."}
-EXCEPTION = {
-    "repository_url": "https://github.com/mongodb/mongo",
-    "license": "SSPL",
-    "use": "saas",
-    "justification": "Needed for the analytics service.",
-}
 REQUEST_KEYS = {f.name for f in dataclass_fields(Request)}
 EVENT_KEYS = {f.name for f in dataclass_fields(Event)}
-
-
-class Clock:
-    def __init__(self):
-        self.at = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> str:
-        self.at += timedelta(seconds=1)
-        return self.at.isoformat(timespec="seconds")
 
 
 @pytest.fixture

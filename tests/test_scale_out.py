@@ -21,7 +21,7 @@ import sqlite_utils
 
 from bot.config import load_settings
 from bot.scheduler import DIGEST_JOB, Scheduler
-from tests.conftest import SMALL_KB, start_bot, stop_bot, wait_until, write_docs
+from tests.conftest import SMALL_KB, bot_env, start_bot, stop_bot, wait_until
 from tests.fakeslack import BOT_TOKEN
 from tests.slackkit import SlackSide, dm, event, view_submission
 
@@ -60,20 +60,20 @@ def replicas(fake, tmp_path_factory, model_name, chroma_server):
     base at start-up), with the weekly digest due at one instant shortly after."""
     folder = tmp_path_factory.mktemp("scale-out")
     due = (datetime.now(UTC) + DIGEST_AFTER).replace(microsecond=0)
-    env = {
-        "OSPO_KNOWLEDGE_DIR": write_docs(folder / "knowledge", KNOWLEDGE),
-        "OSPO_DATA_DIR": folder / "data",
-        "OSPO_EMBEDDING_MODEL": model_name,
+    env = bot_env(
+        folder,
+        fake,
+        model_name,
+        KNOWLEDGE,
         **chroma_server,
-        "SLACK_API_URL": fake.base_url,
-        "OSPO_APPROVALS_CHANNEL": APPROVALS,
-        "OSPO_APPROVERS": f"{APPROVER},{APPROVER2}",
-        "OSPO_HOUSEKEEPING_SECONDS": "0.5",
-        "OSPO_DIGEST_CHANNEL": DIGEST,
-        "OSPO_DIGEST_CRON": f"{DAYS[due.weekday()]} {due:%H:%M}",
-        "OSPO_TIMEZONE": "UTC",
-        "OSPO_LOG_LEVEL": "INFO",  # the test reads who ran the digest job
-    }
+        OSPO_APPROVALS_CHANNEL=APPROVALS,
+        OSPO_APPROVERS=f"{APPROVER},{APPROVER2}",
+        OSPO_HOUSEKEEPING_SECONDS="0.5",
+        OSPO_DIGEST_CHANNEL=DIGEST,
+        OSPO_DIGEST_CRON=f"{DAYS[due.weekday()]} {due:%H:%M}",
+        OSPO_TIMEZONE="UTC",
+        OSPO_LOG_LEVEL="INFO",  # the test reads who ran the digest job
+    )
     digest_due_at(env, due)
     with ThreadPoolExecutor(2) as pool:
         started = list(pool.map(lambda _: start_bot(env, folder) + (datetime.now(UTC),), range(2)))

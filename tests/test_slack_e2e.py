@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SMALL_KB, start_bot, stop_bot, wait_until, write_docs
+from tests.conftest import bot_env, start_bot, stop_bot, wait_until
 from tests.slackkit import (
     DM,
     HELP_CHANNEL,
@@ -32,22 +32,20 @@ from tests.slackkit import (
 @pytest.fixture(scope="module")
 def bot(fake, tmp_path_factory, model_name):
     folder = tmp_path_factory.mktemp("slack-bot")
-    knowledge = write_docs(folder / "knowledge", SMALL_KB)
-    env = {
-        "OSPO_KNOWLEDGE_DIR": knowledge,
-        "OSPO_DATA_DIR": folder / "data",
-        "OSPO_EMBEDDING_MODEL": model_name,
-        "SLACK_API_URL": fake.base_url,
-        "OSPO_TRIAGE_CHANNEL": TRIAGE,
-        "OSPO_HELP_CHANNELS": HELP_CHANNEL,
-        "OSPO_HOUSEKEEPING_SECONDS": "0.5",  # notices go out promptly in tests
-        "OSPO_APPROVERS": OSPO_MEMBER,  # the OSPO team: may resolve, save as knowledge, answer from the digest
-    }
+    env = bot_env(
+        folder,
+        fake,
+        model_name,
+        OSPO_TRIAGE_CHANNEL=TRIAGE,
+        OSPO_HELP_CHANNELS=HELP_CHANNEL,
+        OSPO_HOUSEKEEPING_SECONDS="0.5",  # notices go out promptly in tests
+        OSPO_APPROVERS=OSPO_MEMBER,  # the OSPO team: may resolve, save as knowledge, answer from the digest
+    )
     process, base, log = start_bot(env, folder)
     yield {
         "base": base,
         "slack": SlackSide(base + "/slack/events"),
-        "knowledge": knowledge,
+        "knowledge": env["OSPO_KNOWLEDGE_DIR"],
         "log": log,
         "env": env,
         "folder": folder,

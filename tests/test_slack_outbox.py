@@ -21,7 +21,7 @@ from bot.approvals import Approvals
 from bot.claims import LEASE
 from bot.licenses import default_policy_path, load_policy
 from bot.slack.approvals import OUTBOX
-from tests.conftest import SMALL_KB, start_bot, stop_bot, wait_until, write_docs
+from tests.conftest import bot_env, start_bot, stop_bot, wait_until
 from tests.slackkit import SlackSide, dm, event, view_submission
 
 APPROVALS = "C0APPROVE"
@@ -35,16 +35,15 @@ _n = itertools.count(1)
 @pytest.fixture(scope="module")
 def bot(fake, tmp_path_factory, model_name):
     folder = tmp_path_factory.mktemp("outbox-bot")
-    env = {
-        "OSPO_KNOWLEDGE_DIR": write_docs(folder / "knowledge", SMALL_KB),
-        "OSPO_DATA_DIR": folder / "data",
-        "OSPO_EMBEDDING_MODEL": model_name,
-        "SLACK_API_URL": fake.base_url,
-        "SLACK_API_TIMEOUT": TIMEOUT,
-        "OSPO_APPROVALS_CHANNEL": APPROVALS,
-        "OSPO_APPROVERS": APPROVER,
-        "OSPO_HOUSEKEEPING_SECONDS": "0.5",
-    }
+    env = bot_env(
+        folder,
+        fake,
+        model_name,
+        SLACK_API_TIMEOUT=TIMEOUT,
+        OSPO_APPROVALS_CHANNEL=APPROVALS,
+        OSPO_APPROVERS=APPROVER,
+        OSPO_HOUSEKEEPING_SECONDS="0.5",
+    )
     process, base, log = start_bot(env, folder)
     yield {"slack": SlackSide(base + "/slack/events"), "db_path": Path(env["OSPO_DATA_DIR"]) / "ospo-bot.db"}
     stop_bot(process)

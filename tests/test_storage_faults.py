@@ -30,7 +30,7 @@ from bot.search.documents import file_hash, knowledge_files, read_document
 from bot.search.index import chunk_hash
 from bot.store import ThreadLocalDB, open_db, storage_error
 from tests.approval_data import TRIVIAL
-from tests.conftest import SMALL_KB, start_bot, stop_bot, write_docs
+from tests.conftest import SMALL_KB, bot_env, start_bot, stop_bot, write_docs
 from tests.fakeslack import FakeSlack
 from tests.slackkit import SlackSide, dm, event
 
@@ -436,13 +436,7 @@ def test_a_lock_held_past_the_busy_timeout_stops_kb_sync_with_what_to_do(synced,
 
 def test_a_question_while_the_database_is_locked_gets_an_apology_then_answers_resume(tmp_path, model_name):
     fake = FakeSlack().start()
-    env = {
-        "OSPO_KNOWLEDGE_DIR": write_docs(tmp_path / "knowledge", SMALL_KB),
-        "OSPO_DATA_DIR": tmp_path / "data",
-        "OSPO_EMBEDDING_MODEL": model_name,
-        "SLACK_API_URL": fake.base_url,
-    }
-    process, base, log = start_bot(env, tmp_path)
+    process, base, log = start_bot(bot_env(tmp_path, fake, model_name), tmp_path)
     try:
         slack, user, channel = SlackSide(base + "/slack/events"), "U0LOCKED1", "D0LOCKED1"
         with LockHolder(tmp_path / "data" / "ospo-bot.db") as holder:

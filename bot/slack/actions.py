@@ -11,6 +11,7 @@ from bot.approvals import parse_ref
 from bot.config import Settings
 from bot.helpdesk import HelpDesk
 from bot.slack import blocks
+from bot.slack.approvals import say
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +44,7 @@ def register(app: App, desk: HelpDesk, settings: Settings, approvals) -> None:
         return desk.escalation(escalation_id) if escalation_id is not None else None
 
     def say_privately(client, body, text):
-        channel, _ = _where(body)
-        user = body["user"]["id"]
-        if channel:
-            client.chat_postEphemeral(channel=channel, user=user, text=text)
-        else:
-            client.chat_postMessage(channel=user, text=text)
+        say(client, _where(body)[0], body["user"]["id"], text)
 
     @app.action("feedback_up")
     def feedback_up(ack, body, client):

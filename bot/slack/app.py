@@ -92,10 +92,7 @@ def build_app(
         if not user:
             return
         try:
-            if channel:
-                app.client.chat_postEphemeral(channel=channel, user=user, text=blocks.apology_text())
-            else:
-                app.client.chat_postMessage(channel=user, text=blocks.apology_text())
+            approvals.say(app.client, channel, user, blocks.apology_text())
         except SlackApiError as second:
             logger.error("could not tell %s about the failure either: %s", user, second.response.get("error"))
 

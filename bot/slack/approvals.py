@@ -97,7 +97,7 @@ def register(app: App, desk: HelpDesk, settings: Settings, ledger: core.Approval
 
     def tell_requester(client, request, note: str | None = None) -> None:
         request = with_question(request)
-        extra = [{"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}] if note else []
+        extra = [blocks.context(note).to_dict()] if note else []
         client.chat_postMessage(
             channel=request.requester,
             text=f"{request.ref}: {request.state}" + (f". {note}" if note else ""),
