@@ -513,9 +513,7 @@ def _state(value: str) -> str:
 
 
 def _subject(request) -> str:
-    """What a request is about: the repository, else the proposed project name, else the description."""
-    text = request.repo or request.fields.get("proposed_name") or request.fields.get("description") or ""
-    text = " ".join(str(text).split())
+    text = request.subject
     return text if len(text) <= 60 else text[:59] + "…"
 
 

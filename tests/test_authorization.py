@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.approvals import Approvals
+from bot.approvals import VERBS, Approvals
 from bot.licenses import default_policy_path, load_policy
 from bot.slack.actions import ONLY_OSPO
 from bot.slack.app import OTHER_WORKSPACE, is_foreign
@@ -234,7 +234,7 @@ def check_modal_decision(bot, fake, row: Row, allowed: bool, action: str) -> Non
     elif row.role == "bot":
         assert body == "" and refusals(bot, f"view_submission approval_{action}") == before_log + 1
     else:
-        verb = action.replace("_", " ")
+        verb = VERBS[action]
         assert json.loads(body)["response_action"] == "errors"
         assert approval_denial(row, verb) in json.loads(body)["errors"]["reason"]
     assert requester_told(fake, request, target) == []

@@ -390,11 +390,10 @@ def modal_values(view: dict) -> tuple[str, dict]:
 
 def request_summary(request) -> str:
     f = request.fields
-    what = f.get("repository_url") or f.get("proposed_name") or "—"
     lines = [
         f"*{request.ref}* · {TYPE_LABEL.get(request.type, request.type)} · "
         f"{STATE_LABEL.get(request.state, request.state)}",
-        f"Requested by <@{request.requester}> · {escape(str(what))}",
+        f"Requested by <@{request.requester}> · {escape(request.subject or '—')}",
     ]
     if request.license_expression:
         lines.append(f"License: {escape(request.license_expression)} ({escape(request.license_category or '?')})")
@@ -547,7 +546,7 @@ def status_blocks(requests, events=None) -> list[dict]:
         return to_dicts([section(request_summary(request)), section("*History*\n" + "\n".join(history))])
     lines = [
         f"• *{r.ref}* {TYPE_LABEL.get(r.type, r.type)} — {STATE_LABEL.get(r.state, r.state)}"
-        f" · {escape(str(r.fields.get('repository_url') or r.fields.get('proposed_name') or ''))}"
+        f" · {escape(r.subject)}"
         for r in requests[:40]
     ]
     return to_dicts([section("*Your requests*\n" + "\n".join(lines))])
