@@ -43,7 +43,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from bot.config import REPO_KNOWLEDGE_DIR  # noqa: E402
-from bot.slack.blocks import apology_text, feedback_thanks  # noqa: E402
+from bot.slack.blocks.answers import apology_text, feedback_thanks  # noqa: E402
 from tests.fakeslack import FakeSlack  # noqa: E402
 from tests.slackkit import block_action, command, dm, event, next_ts, post  # noqa: E402
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +21,7 @@ from bot.search.knowledge_base import KnowledgeBase
 from bot.store import iso, now
 
 NOTICE_WINDOW_DAYS = 90  # answers older than this are not followed up when policy changes
+NOTICE = "notice"  # claims.what: sending one policy-change notice
 
 
 @dataclass
@@ -45,6 +47,7 @@ class Escalation:
     answer: str | None
     answered_by: str | None
     best_guess: str | None  # the document the bot would have quoted
+    best_guess_title: str | None = None  # its title (its path if it is gone)
 
 
 @dataclass
@@ -57,15 +60,27 @@ class Notice:
     new_text: str | None
 
 
+@dataclass
+class Saved:
+    """An answer saved to the knowledge base: where, and who had asked (None: nobody known)."""
+
+    path: str
+    asker: str | None
+
+
 class HelpDesk:
-    def __init__(self, kb: KnowledgeBase, policy: licenses.Policy | None = None):
+    """policy: for the license verdict of a question that names a license (None: the default
+    policy file). db: the database (default: the knowledge base's)."""
+
+    def __init__(self, kb: KnowledgeBase, policy: licenses.Policy | None = None, db: Callable | None = None):
         self.kb = kb
         self.settings = kb.settings
         self.policy = policy
+        self._db = db or (lambda: kb.db)
 
     @property
     def db(self):
-        return self.kb.db
+        return self._db()
 
     # -- answering --------------------------------------------------------------------
     def ask(
@@ -99,6 +114,14 @@ class HelpDesk:
     def question(self, question_id: int) -> dict | None:
         rows = list(self.db.query("SELECT * FROM questions WHERE id = ?", [question_id]))
         return rows[0] if rows else None
+
+    def recent_questions(self, user: str, limit: int = 10) -> list[dict]:
+        """What `user` asked last, newest first: question, confident."""
+        return list(
+            self.db.query(
+                "SELECT question, confident FROM questions WHERE user = ? ORDER BY id DESC LIMIT ?", [user, limit]
+            )
+        )
 
     # -- events, threads ----------------------------------------------------------------
     def claim_event(self, event_id: str) -> bool:
@@ -166,8 +189,8 @@ class HelpDesk:
             where, args = ("e.triage_channel = ? AND e.triage_ts = ?", list(triage))
         rows = list(
             self.db.query(
-                f"SELECT e.*, q.question, q.top_path FROM escalations e JOIN questions q ON q.id = e.question_id "
-                f"WHERE {where}",
+                "SELECT e.*, q.question, q.top_path, COALESCE(d.title, q.top_path) AS top_title FROM escalations e "
+                f"JOIN questions q ON q.id = e.question_id LEFT JOIN documents d ON d.path = q.top_path WHERE {where}",
                 args,
             )
         )
@@ -187,6 +210,7 @@ class HelpDesk:
             r["answer"],
             r["answered_by"],
             r["top_path"],
+            r["top_title"],
         )
 
     def record_reply(self, escalation_id: int, text: str, user: str) -> None:
@@ -244,6 +268,25 @@ class HelpDesk:
         self.kb.sync()
         return path
 
+    def check_answer(self, question_id: int, text: str | None) -> dict:
+        """The question, if `text` can be saved as its answer; ValueError saying what is missing."""
+        question = self.question(question_id)
+        if question is None or not (text or "").strip():
+            raise ValueError("Write the answer to save.")
+        return question
+
+    def answer_and_save(self, question_id: int, text: str, user: str) -> Saved:
+        """The OSPO answers a question outside any thread (from the digest): the answer is recorded on
+        the question's escalation (opened for it if need be), saved as knowledge, and the escalation
+        resolved. ValueError when there is no such question or no answer."""
+        question = self.check_answer(question_id, text)
+        asker = question["user"] or user
+        escalation, _ = self.escalate(question_id, asker, asker, None)
+        self.record_reply(escalation.id, text, user)
+        path = self.save_as_knowledge(escalation.id, user)
+        self.resolve(escalation.id, user)
+        return Saved(path, question["user"])
+
     def export_learned(self, destination: Path) -> list[Path]:
         """Copy the saved entries out, for the OSPO to fold into knowledge/."""
         destination.mkdir(parents=True, exist_ok=True)
@@ -290,23 +333,33 @@ class HelpDesk:
 
     def pending_notices(self) -> list[Notice]:
         rows = self.db.query(
-            "SELECT n.id, n.user, n.kind, n.new_text, n.chunk_id, q.question FROM notices n "
-            "JOIN questions q ON q.id = n.question_id WHERE n.sent_at IS NULL ORDER BY n.id"
+            "SELECT n.id, n.user, n.kind, n.new_text, n.chunk_id, q.question, c.title FROM notices n "
+            "JOIN questions q ON q.id = n.question_id LEFT JOIN chunks c ON c.id = n.chunk_id "
+            "WHERE n.sent_at IS NULL ORDER BY n.id"
         )
-        notices = []
-        for r in rows:
-            title = self.db.execute("SELECT title FROM chunks WHERE id = ?", [r["chunk_id"]]).fetchone()
-            notices.append(
-                Notice(
-                    r["id"],
-                    r["user"],
-                    r["question"],
-                    title[0] if title else r["chunk_id"].split("#")[0],
-                    r["kind"],
-                    r["new_text"],
-                )
+        return [
+            Notice(
+                r["id"], r["user"], r["question"], r["title"] or r["chunk_id"].split("#")[0], r["kind"], r["new_text"]
             )
-        return notices
+            for r in rows
+        ]
+
+    def claim_notice(self, notice_id: int) -> str | None:
+        """A claim on sending one notice (bot/claims.py): a token for finish_notice, or None when
+        another process is sending it or it was sent already."""
+        token = claims.claim(self.db, NOTICE, notice_id)
+        sent = self.db.execute("SELECT sent_at FROM notices WHERE id = ?", [notice_id]).fetchone()
+        if token is not None and (sent is None or sent[0]):  # sent by the claim's last holder
+            self.finish_notice(notice_id, token, sent=False)
+            return None
+        return token
+
+    def finish_notice(self, notice_id: int, token: str, sent: bool) -> None:
+        """Release the claim, a sent notice marked sent first; one that failed is tried next round."""
+        if sent:
+            self.notice_sent(notice_id)
+        with self.db.conn:
+            claims.release(self.db, NOTICE, notice_id, token)
 
     def notice_sent(self, notice_id: int) -> None:
         with self.db.conn:

@@ -1,9 +1,9 @@
 """Logging for every command: one format, and never a secret in it.
 
-Our own log lines name payloads without their text (bot.slack.app.describe), but libraries log
-more: at DEBUG slack_sdk prints every request and response body (apps.connections.open's answer
+Our own log lines name payloads without their text (the Slack app's `describe`), but libraries log
+more: at DEBUG the Slack SDK prints every request and response body (apps.connections.open's answer
 holds Socket Mode's one-time connection ticket), and at INFO Bolt prints the whole body of a
-request whose signature is wrong. slack_sdk already hides the Authorization header; we do not
+request whose signature is wrong. The SDK already hides the Authorization header; we do not
 rely on every library doing so. Every record is redacted on its way out, whoever wrote it: Slack
 tokens (xoxb-, xoxp-, xapp-, ...), the configured secrets (the signing secret has no
 recognisable shape) and the ticket. Below DEBUG, bodies quoted in log lines are left out: they

@@ -24,19 +24,21 @@ scheduled time is marked late ("(late)" in the message, late=1 in digest_runs).
 
 Reminders (weekdays at the digest's time of day): approvers get one DM listing the pending requests
 past their SLA, and requesters one DM per request that has waited in needs_info for more than
-OSPO_NEEDS_INFO_REMINDER_DAYS days. `reminder_log` (request, day, kind) makes each go at most once a
-day, whatever the number of processes or runs.
+OSPO_NEEDS_INFO_REMINDER_DAYS days, with the button that answers it. `reminder_log` (request, day,
+kind) makes each go at most once a day, whatever the number of processes or runs.
+
+This module decides what is due and claims it; a `Delivery` posts it (slack/delivery.py in
+`serve`): nothing here knows Slack.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -45,13 +47,13 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.cron import CronTrigger
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import OperationalError
 
-from bot import claims
+from bot import claims, digest
+from bot.approvals import Request
 from bot.config import ConfigError, Settings
-from bot.store import iso, open_db
+from bot.store import iso
+from bot.wiring import Core
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,16 @@ DIGEST_GRACE = timedelta(days=6)  # a run missed by up to 6 days is still sent (
 REMINDER_GRACE = timedelta(hours=12)  # a missed reminder run is worth sending the same day only
 LATE_AFTER = timedelta(hours=1)  # a digest sent later than this after its scheduled time is marked late
 STALE_CLAIM = timedelta(minutes=30)  # a claim this old without sent_at: the sender died mid-send
+
+
+class Delivery(Protocol):
+    """Where the digest and reminders go (SlackDelivery, in slack/delivery.py, for `serve`)."""
+
+    def post_digest(self, digest: digest.Digest, late: bool) -> str: ...  # the message's id (ts)
+    def post_details(self, digest: digest.Digest, thread_ts: str) -> None: ...
+    def post_chart(self, png: bytes, label: str, thread_ts: str) -> None: ...
+    def remind_approvers(self, approvers: list[str], overdue: list[digest.SlaBreach]) -> int: ...
+    def remind_requester(self, request: Request, waited_days: int) -> int: ...
 
 
 def _aware(now: datetime | None) -> datetime:
@@ -130,10 +142,8 @@ def _write(db, sql: str, args: list) -> None:
         db.execute(sql, args)
 
 
-def default_week(now: datetime, timezone: str):
+def default_week(now: datetime, timezone: str) -> digest.Week:
     """The last complete week (Monday to Sunday) in the configured time zone, as of now."""
-    from bot import digest
-
     return digest.week_of(now.astimezone(ZoneInfo(timezone)).date() - timedelta(days=7), timezone)
 
 
@@ -141,188 +151,73 @@ def _week(week: Any, now: datetime, timezone: str):
     if week is None:
         return default_week(now, timezone)
     if isinstance(week, str | date):
-        from bot import digest
-
         return digest.week_of(week, timezone)
     return week
 
 
 def deliver_digest(
-    settings: Settings,
-    week: Any = None,
-    late: bool = False,
-    client: WebClient | None = None,
-    now: datetime | None = None,
+    core: Core, delivery: Delivery, week: Any = None, late: bool = False, now: datetime | None = None
 ) -> bool:
     """Post the week's digest to OSPO_DIGEST_CHANNEL (details and chart in its thread), once.
 
     week: a bot.digest Week, a date or text for bot.digest.week_of, or None for the last complete
     week. Returns False, posting nothing, when the week was already claimed by another run.
     """
-    from bot import digest
-    from bot.licenses import default_policy_path, load_policy
-    from bot.slack.digest_blocks import digest_blocks, digest_detail_blocks, digest_text, has_details
-
-    channel = settings.digest_channel
-    if not channel:
+    settings = core.settings
+    if not settings.digest_channel:
         raise ConfigError("OSPO_DIGEST_CHANNEL is not set: give the id of the channel for the weekly digest")
     now = _aware(now)
     week = _week(week, now, settings.timezone)
-    db = open_db(settings.db_path)
-    try:
-        report = digest.compute(db, week, load_policy(default_policy_path()), settings, now=now)
-        claim = claim_period(db, week.label, now, late)
-        if claim is None:
-            log.info("digest %s already claimed or sent; not sending it again", week.label)
-            return False
-        client = client or _web_client(settings)
-        ts = claim.message_ts
-        if ts is None:
-            blocks = list(digest_blocks(report))
-            if late:  # under the header; Slack takes 50 blocks at most
-                blocks = (blocks[:1] + [late_block(week.label)] + blocks[1:])[:50]
-            text = digest_text(report) + (" (late)" if late else "")
-            try:
-                response = client.chat_postMessage(channel=channel, text=text, blocks=blocks)
-            except BaseException:  # nothing was posted: give the week back, so a retry can send it
-                _write(db, "DELETE FROM digest_runs WHERE period = ? AND message_ts IS NULL", [week.label])
-                raise
-            ts = response["ts"]
-            _write(db, "UPDATE digest_runs SET message_ts = ? WHERE period = ?", [ts, week.label])
-        else:
-            log.warning("digest %s: taking over a stale claim; the digest was posted (ts %s)", week.label, ts)
+    db = core.db
+    report = digest.compute(db, week, core.policy, settings, now=now)
+    claim = claim_period(db, week.label, now, late)
+    if claim is None:
+        log.info("digest %s already claimed or sent; not sending it again", week.label)
+        return False
+    ts = claim.message_ts
+    if ts is None:
         try:
-            if has_details(report):  # the whole lists, when the message could not show them all
-                client.chat_postMessage(
-                    channel=channel, thread_ts=ts, text=f"Details for {week.label}", blocks=digest_detail_blocks(report)
-                )
-            png = digest.chart_png(db, week, settings.timezone)
-            upload_file(client, channel, png, f"ospo-digest-{week.label}.png", f"OSPO digest {week.label}", ts)
-        except Exception:  # the digest itself is in the channel: log, and do not post it again
-            log.exception("digest %s: the details or the chart were not delivered", week.label)
-        _write(db, "UPDATE digest_runs SET sent_at = ? WHERE period = ?", [iso(now), week.label])
-        return True
-    finally:
-        db.conn.close()
-
-
-def late_block(label: str) -> dict:
-    return {
-        "type": "context",
-        "elements": [
-            {
-                "type": "mrkdwn",
-                "text": f":hourglass: *(late)* The digest for {label} is late: the bot was not running at its "
-                "scheduled time.",
-            }
-        ],
-    }
-
-
-def upload_file(
-    client: WebClient, channel: str, data: bytes, filename: str, title: str, thread_ts: str | None = None
-) -> str:
-    """Slack's current upload: files.getUploadURLExternal, POST the bytes to the URL it gives,
-    files.completeUploadExternal to share it (in thread_ts). Returns the file id."""
-    start = client.files_getUploadURLExternal(filename=filename, length=len(data))
-    request = urllib.request.Request(
-        start["upload_url"], data=data, method="POST", headers={"Content-Type": "application/octet-stream"}
-    )
-    handlers: list = [urllib.request.HTTPSHandler(context=client.ssl)] if client.ssl else []
-    if client.proxy:
-        handlers.append(urllib.request.ProxyHandler({"http": client.proxy, "https": client.proxy}))
-    with urllib.request.build_opener(*handlers).open(request, timeout=client.timeout) as response:
-        if response.status != 200:
-            raise RuntimeError(f"uploading {filename} failed: HTTP {response.status}")
-    client.files_completeUploadExternal(
-        files=[{"id": start["file_id"], "title": title}], channel_id=channel, thread_ts=thread_ts
-    )
-    return start["file_id"]
-
-
-def _web_client(settings: Settings) -> WebClient:
-    from bot.slack.app import web_client
-
-    return web_client(settings)
+            ts = delivery.post_digest(report, late)
+        except BaseException:  # nothing was posted: give the week back, so a retry can send it
+            _write(db, "DELETE FROM digest_runs WHERE period = ? AND message_ts IS NULL", [week.label])
+            raise
+        _write(db, "UPDATE digest_runs SET message_ts = ? WHERE period = ?", [ts, week.label])
+    else:
+        log.warning("digest %s: taking over a stale claim; the digest was posted (ts %s)", week.label, ts)
+    try:
+        delivery.post_details(report, ts)
+        delivery.post_chart(digest.chart_png(db, week, settings.timezone), week.label, ts)
+    except Exception:  # the digest itself is in the channel: log, and do not post it again
+        log.exception("digest %s: the details or the chart were not delivered", week.label)
+    _write(db, "UPDATE digest_runs SET sent_at = ? WHERE period = ?", [iso(now), week.label])
+    return True
 
 
 # -- reminders -----------------------------------------------------------------------------------
-def approver_users(settings: Settings, client: WebClient) -> list[str]:
-    """OSPO_APPROVERS as user ids: user group ids (S...) are expanded via usergroups.users.list."""
-    users: list[str] = []
-    for entry in sorted(settings.approver_ids):
-        if entry.startswith("S"):
-            try:
-                members = client.usergroups_users_list(usergroup=entry).get("users") or []
-            except SlackApiError as error:
-                log.warning("approver group %s not resolved: %s", entry, error.response.get("error"))
-                continue
-        else:
-            members = [entry]
-        users.extend(m for m in members if m not in users)
-    return users
-
-
-def send_reminders(settings: Settings, client: WebClient | None = None, now: datetime | None = None) -> int:
+def send_reminders(core: Core, delivery: Delivery, now: datetime | None = None) -> int:
     """DM approvers about pending requests past their SLA and requesters about needs_info requests
     waiting too long; each request at most once per day and kind. Returns the number of DMs sent."""
-    from bot import digest
-    from bot.approvals import Approvals
-    from bot.licenses import default_policy_path, load_policy
-
+    settings, db = core.settings, core.db
     now = _aware(now)
     day = now.astimezone(ZoneInfo(settings.timezone)).date().isoformat()
-    policy = load_policy(default_policy_path())
-    db = open_db(settings.db_path)
     sent = 0
-    try:
-        ledger = Approvals(lambda: db, policy)
-        client = client or _web_client(settings)
-        # Past the SLA as the digest counts it (business days, the clock stopped while in needs_info);
-        # only those waiting on the OSPO: a needs_info request waits on its requester.
-        overdue = [b for b in digest.sla_breaches(db, policy.sla, settings.timezone, now) if b.state == "pending"]
-        approvers = approver_users(settings, client) if overdue else []
-        if overdue and not approvers:
-            log.warning("%d request(s) past their SLA, but OSPO_APPROVERS names nobody to remind", len(overdue))
-        claimed = [r for r in overdue if approvers and claims.claim_reminder(db, r.id, day, "sla", now)]
-        if claimed:
-            lines = "\n".join(
-                f"• *{b.ref}* ({b.type}, {b.subject}) from <@{b.requester}>: {digest.sla_text(b)}" for b in claimed
-            )
-            text = f"{len(claimed)} approval request(s) are past their SLA and still pending:\n{lines}"
-            for user in approvers:
-                sent += _dm(client, user, text)
-        waiting_since = dict(
-            db.execute(
-                "SELECT request_id, max(at) FROM approval_events WHERE to_state = 'needs_info' GROUP BY request_id"
-            ).fetchall()
-        )
-        for request in ledger.list(state="needs_info"):
-            since = datetime.fromisoformat(waiting_since.get(request.id) or request.updated_at)
-            if now - since <= timedelta(days=settings.needs_info_reminder_days):
-                continue
-            if not claims.claim_reminder(db, request.id, day, "needs_info", now):
-                continue
-            waited = (now - since).days
-            sent += _dm(
-                client,
-                request.requester,
-                f"Your request *{request.ref}* has waited {waited} days for your answer: the OSPO asked for more "
-                f"information{f' ({request.reason})' if request.reason else ''}. Reply in its thread or with "
-                f"`/ospo answer {request.ref} ...` so it can be decided.",
-            )
-    finally:
-        db.conn.close()
+    # Past the SLA as the digest counts it (business days, the clock stopped while in needs_info);
+    # only those waiting on the OSPO: a needs_info request waits on its requester.
+    overdue = [b for b in digest.sla_breaches(db, core.policy.sla, settings.timezone, now) if b.state == "pending"]
+    approvers = sorted(core.approvers.resolve()) if overdue else []
+    if overdue and not approvers:
+        log.warning("%d request(s) past their SLA, but OSPO_APPROVERS names nobody to remind", len(overdue))
+    claimed = [r for r in overdue if approvers and claims.claim_reminder(db, r.id, day, "sla", now)]
+    if claimed:
+        sent += delivery.remind_approvers(approvers, claimed)
+    for request, asked_at in core.approvals.waiting_on_requesters():
+        waited = now - datetime.fromisoformat(asked_at)
+        if waited <= timedelta(days=settings.needs_info_reminder_days):
+            continue
+        if not claims.claim_reminder(db, request.id, day, "needs_info", now):
+            continue
+        sent += delivery.remind_requester(core.approvals.with_question(request), waited.days)
     return sent
-
-
-def _dm(client: WebClient, user: str, text: str) -> int:
-    try:
-        client.chat_postMessage(channel=user, text=text)
-    except SlackApiError as error:
-        log.warning("reminder to %s not delivered: %s", user, error.response.get("error"))
-        return 0
-    return 1
 
 
 # -- the scheduler -----------------------------------------------------------------------------
@@ -360,9 +255,9 @@ class _BackgroundScheduler(BackgroundScheduler):
 class Scheduler:
     """APScheduler with its jobs in the bot's database; `start()` in serve, `shutdown()` on exit."""
 
-    def __init__(self, settings: Settings, client: WebClient | None = None):
-        self.settings = settings
-        self.client = client
+    def __init__(self, core: Core, delivery: Delivery):
+        settings = core.settings
+        self.core, self.settings, self.delivery = core, settings, delivery
         self.digest_trigger = digest_trigger(settings)  # ConfigError now, at start-up, if unusable
         self.reminder_trigger = reminder_trigger(settings)
         self.db_path = str(Path(settings.db_path))
@@ -378,7 +273,7 @@ class Scheduler:
 
     # -- start and stop
     def start(self, paused: bool = False) -> Scheduler:
-        open_db(self.db_path).conn.close()  # migrated before any job can run
+        self.core.database.get()  # opened and migrated before any job can run
         with _RUNNERS_LOCK:
             _RUNNERS[self.db_path] = self
         try:
@@ -441,7 +336,7 @@ class Scheduler:
         if late:
             log.warning("weekly digest scheduled at %s runs late, at %s", scheduled.isoformat(), now.isoformat())
         week = default_week(scheduled, self.settings.timezone)
-        return deliver_digest(self.settings, week=week, late=late, client=self.client, now=now)
+        return deliver_digest(self.core, self.delivery, week=week, late=late, now=now)
 
     def run_reminders(self, now: datetime | None = None) -> int:
-        return send_reminders(self.settings, client=self.client, now=now)
+        return send_reminders(self.core, self.delivery, now=now)

@@ -10,12 +10,18 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.config import load_settings
+from bot.scheduler import send_reminders
+from bot.slack.client import web_client
+from bot.slack.delivery import SlackDelivery
+from bot.wiring import Core
 from tests.conftest import bot_env, start_bot, stop_bot
-from tests.fakeslack import FakeSlack
+from tests.fakeslack import BOT_TOKEN, FakeSlack
 from tests.slackkit import TEAM, SlackSide, block_action, command, dm, event, next_ts, view_submission
 
 APPROVALS = "C0APPROVE"
@@ -329,7 +335,7 @@ def test_only_approvers_decide_never_their_own_and_group_members_count(bot, fake
 
     stranger = click(bot, "approval_approve", request, NOBODY)
     told = fake.wait_for("chat.postEphemeral", where=lambda a: a.get("user") == NOBODY)[-1]
-    assert told["channel"] == APPROVALS and "Only OSPO approvers can decide" in told["text"]
+    assert told["channel"] == APPROVALS and "Only OSPO approvers may approve requests." in told["text"]
     assert not [a for a in fake.calls_to("views.open") if a.get("trigger_id") == stranger["trigger_id"]]
     # A forged submission (no modal was opened) is refused by the rules too.
     forged = decide(bot, "approve", request, NOBODY, None)
@@ -447,6 +453,36 @@ def test_ask_for_info_then_the_requester_answers_and_it_is_pending_again(bot, fa
         ("pending", "needs_info", "Which license will the new code carry?"),
         ("needs_info", "pending", "Apache-2.0, like the rest."),
     ]
+
+
+def test_a_reminder_offers_the_answer_button_that_really_answers(bot, fake):
+    """The daily reminder to a requester whose request waits on them used to say "type `/ospo answer
+    OSPO-n ...`", a command that does not exist (the text was then answered as a question). It now
+    carries the Answer button of the "Ask for info" DM: a click opens the same modal, and the answer
+    puts the request back in the queue. The reminder is sent the way the running bot's scheduler
+    sends it, by a second process on the same database (as a second replica would)."""
+    request = pending_request(bot, fake)
+    assert decide(bot, "needs_info", request, APPROVER, "Which team will maintain it?") == {}
+    settings = load_settings(**{k: str(v) for k, v in bot["env"].items()}, SLACK_BOT_TOKEN=BOT_TOKEN)
+    core, client = Core(settings), web_client(settings)
+    later = datetime.now(UTC) + timedelta(days=settings.needs_info_reminder_days + 1)
+    assert send_reminders(core, SlackDelivery(client, None), now=later) >= 1
+
+    reminder = fake.wait_for(
+        "chat.postMessage", where=lambda a: a.get("channel") == request["user"] and "waited" in a.get("text", "")
+    )[-1]
+    assert request["ref"] in reminder["text"] and "Which team will maintain it?" in text_of(reminder)
+    assert "/ospo answer" not in text_of(reminder)
+    assert buttons(blocks_of(reminder)) == {"approval_answer": [str(request["id"])]}
+
+    clicked = block_action("approval_answer", str(request["id"]), user=request["user"], channel="D" + request["user"])
+    bot["slack"].send_interaction(clicked)
+    modal = opened(fake, clicked)
+    assert modal["callback_id"] == "approval_answer" and "Which team will maintain it?" in json.dumps(modal)
+    answer = submission("approval_answer", str(request["id"]), reason("The platform team."), request["user"])
+    assert ack_body(bot["slack"].send_interaction(answer)) == {}
+    assert row_of(bot, request["id"])["state"] == "pending"
+    assert events_of(bot, request["id"])[-1]["reason"] == "The platform team."
 
 
 # -- 9. two approvers at the same moment --------------------------------------------------------------------

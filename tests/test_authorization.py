@@ -205,8 +205,9 @@ def check_modal_decision(bot, fake, row: Row, allowed: bool, action: str) -> Non
         view = json.loads(view) if isinstance(view, str) else view
         assert (view["callback_id"], view["private_metadata"]) == (f"approval_{action}", str(request.id))
     else:
-        own = "your own request" if row.role == "own_request" else "Only OSPO approvers can decide requests."
-        payload = click_refused(bot, fake, row, f"approval_{action}", str(request.id), own)
+        payload = click_refused(
+            bot, fake, row, f"approval_{action}", str(request.id), approval_denial(row, VERBS[action])
+        )
         assert opened(payload) == []
 
     # 2. The submission (forged, for those the button refused).

@@ -9,7 +9,8 @@ import pytest
 from bot.helpdesk import Escalation, Notice, Reply
 from bot.licenses import check
 from bot.search.answer import Answer, Source
-from bot.slack import blocks
+from bot.slack.blocks import answers, kit, triage
+from bot.slack.blocks.home import home_view
 
 HOSTILE = "<!channel> <!here> <@U0BOSS> <https://evil.example|innocent> & *bold*"
 
@@ -39,27 +40,27 @@ def sizes(built: list[dict]) -> None:
 def test_answer_blocks_fit_slack_limits(text):
     for confident in (True, False):
         for private in (True, False):
-            built = blocks.answer_blocks(reply(text, confident, "SSPL"), private=private)
+            built = answers.answer_blocks(reply(text, confident, "SSPL"), private=private)
             sizes(built)
             assert json.dumps(built)
 
 
 def test_answer_blocks_carry_only_the_question_id():
-    built = blocks.answer_blocks(reply("text"), private=True)
+    built = answers.answer_blocks(reply("text"), private=True)
     buttons = [e for b in built if b["type"] == "actions" for e in b["elements"]]
     assert {b["action_id"] for b in buttons} == {"feedback_up", "feedback_down", "escalate", "share"}
     assert {b["value"] for b in buttons} == {"42"}
 
 
 def test_license_verdict_leads_the_answer():
-    built = blocks.answer_blocks(reply("the passage", license_text="SSPL"))
+    built = answers.answer_blocks(reply("the passage", license_text="SSPL"))
     assert "License policy for SSPL-1.0" in built[0]["text"]["text"]
     assert "not allowed" in built[0]["text"]["text"]
 
 
 def test_user_text_is_shown_not_acted_on():
     escalation = Escalation(7, 1, HOSTILE, "U1", "D1", None, None, None, "open", None, None, None)
-    text = json.dumps(blocks.triage_blocks(escalation, None) + blocks.relay_blocks(HOSTILE, "U2"))
+    text = json.dumps(triage.triage_blocks(escalation) + triage.relay_blocks(HOSTILE, "U2"))
     for live in ("<!channel>", "<!here>", "<@U0BOSS>", "<https://evil.example|innocent>"):
         assert live not in text
     assert "&lt;!channel&gt;" in text and "&lt;@U0BOSS&gt;" in text and "&amp;" in text
@@ -67,22 +68,22 @@ def test_user_text_is_shown_not_acted_on():
 
 def test_markdown_links_become_slack_links_and_bold_is_mrkdwn():
     assert (
-        blocks.mrkdwn_from_markdown("see [the guide](https://x.example/g) **now**")
+        kit.mrkdwn_from_markdown("see [the guide](https://x.example/g) **now**")
         == "see <https://x.example/g|the guide> *now*"
     )
 
 
 def test_sources_link_to_url_else_show_path():
     with_url = source(1, url="https://wiki.example.com/p")
-    assert blocks.link(with_url).startswith("<https://wiki.example.com/p#a|")
-    assert "`docs/1.md#a`" in blocks.link(source(1))
+    assert kit.link(with_url).startswith("<https://wiki.example.com/p#a|")
+    assert "`docs/1.md#a`" in kit.link(source(1))
 
 
 def test_notice_and_modal_and_home_are_valid():
     notice = Notice(1, "U1", "can i?" * 200, "Doc", "changed", "new text " * 1000)
-    sizes(blocks.notice_blocks(notice))
-    assert "was removed" in json.dumps(blocks.notice_blocks(Notice(1, "U1", "q", "Doc", "removed", None)))
-    modal = blocks.feedback_reason_modal(5)
+    sizes(answers.notice_blocks(notice))
+    assert "was removed" in json.dumps(answers.notice_blocks(Notice(1, "U1", "q", "Doc", "removed", None)))
+    modal = answers.feedback_reason_modal(5)
     assert modal["callback_id"] == "feedback_reason" and modal["private_metadata"] == "5"
-    home = blocks.home_view([{"question": HOSTILE, "confident": 1}] * 30)
+    home = home_view([{"question": HOSTILE, "confident": 1}] * 30)
     assert home["type"] == "home" and "&lt;!channel&gt;" in json.dumps(home)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 from click.testing import CliRunner
 
 from bot.cli import cli
@@ -60,6 +62,24 @@ def test_ask_json_is_exactly_one_object(env):
         "url": None,
     }
     assert all(set(s) == {"path", "title", "heading", "score", "url"} for s in answer["sources"])
+
+
+def test_ask_answers_through_the_help_desk_with_the_license_verdict_as_slack_does(env):
+    """`ask` is the help desk's answer, as in Slack: the policy's verdict first when the question names
+    a license, and the question recorded with the section it quoted (for policy-change notices)."""
+    question = "can we use AGPL code in our SaaS product?"
+    result = run("ask", question)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "License policy" in text and "AGPL-3.0-or-later: AGPL-3.0-or-later (network-copyleft)" in text
+    assert re.search(r"saas\W+not allowed", text) and text.index("License policy") < text.index("Network copyleft")
+    answer = json.loads(run("ask", "--json", question).stdout)
+    assert answer["license"]["verdicts"]["saas"]["verdict"] == "forbidden" and answer["confident"] is True
+    db = sqlite_utils.Database(Path(env["OSPO_DATA_DIR"]) / "ospo-bot.db")
+    recorded = db.execute(
+        "SELECT q.source, a.chunk_id FROM questions q LEFT JOIN answers a ON a.question_id = q.id ORDER BY q.id"
+    ).fetchall()
+    assert recorded == [("cli", "using/agpl.md#agpl-in-services~0")] * 2
 
 
 def test_ask_not_confident_says_so(env):

@@ -1,4 +1,4 @@
-"""The weekly digest (bot/digest.py, bot/slack/digest_blocks.py, `ospo-bot digest`, `ospo-bot demo-data`).
+"""The weekly digest (bot/digest/, bot/slack/blocks/digest.py, `ospo-bot digest`, `ospo-bot demo-data`).
 
 Real SQLite files made by bot.store.open_db; approval requests made through bot.approvals with a clock,
 so the audit trail is the real one; help-desk and knowledge-base rows inserted with known timestamps.
@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import struct
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,14 +26,14 @@ from bot.cli import cli
 from bot.config import load_settings
 from bot.digest import Week, business_days, compute, normalise, week_of
 from bot.licenses import default_policy_path, load_policy
-from bot.slack.digest_blocks import (
-    ANSWER_ACTION,
+from bot.slack.blocks.digest import (
     MAX_MESSAGE_TEXT,
     digest_blocks,
     digest_detail_blocks,
     digest_text,
     has_details,
 )
+from bot.slack.ids import DIGEST_ANSWER as ANSWER_ACTION
 from bot.store import open_db
 from tests.approval_data import RELEASE, TRIVIAL
 
@@ -721,12 +723,50 @@ def test_cli_send_hands_the_week_to_the_scheduler(env, monkeypatch):
     if not hasattr(scheduler, "deliver_digest"):
         pytest.skip("bot.scheduler.deliver_digest is not there yet")
     calls = []
-    monkeypatch.setattr(scheduler, "deliver_digest", lambda settings, week, late: calls.append((week, late)) or True)
+    monkeypatch.setattr(
+        scheduler, "deliver_digest", lambda core, delivery, week, late: calls.append((week, late)) or True
+    )
     result = run("digest", "--send", "--week", "2026-W10")
     assert result.exit_code == 0, result.output
     assert calls == [(Week(2026, 10, BERLIN), False)] and "Sent the digest for 2026-W10" in result.output
-    monkeypatch.setattr(scheduler, "deliver_digest", lambda settings, week, late: False)
+    monkeypatch.setattr(scheduler, "deliver_digest", lambda core, delivery, week, late: False)
     assert "already sent" in run("digest", "--send").output
+
+
+def test_demo_data_with_a_broken_policy_file_says_what_is_wrong(env, monkeypatch):
+    broken = env / "policy.yaml"
+    broken.write_text("categories: [this is not, a mapping\n", encoding="utf-8")
+    monkeypatch.setattr("bot.licenses.default_policy_path", lambda: broken)
+    result = run("demo-data", "--weeks", "1")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"cannot read the license policy {broken}" in result.output
+
+
+def test_demo_data_works_outside_a_checkout(env):
+    """The bot as it is deployed: the package and the handbook, no tests/ folder beside them."""
+    app = env / "app"
+    repo = Path(__file__).resolve().parents[1]
+    shutil.copytree(repo / "bot", app / "bot", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(repo / "knowledge", app / "knowledge")
+    script = (
+        "import bot\n"
+        "from click.testing import CliRunner\n"
+        "from bot.cli import cli\n"
+        f"assert bot.__file__.startswith({str(app)!r}), bot.__file__\n"
+        "result = CliRunner().invoke(cli, ['demo-data', '--weeks', '2'], catch_exceptions=False)\n"
+        "assert result.exit_code == 0, result.output\n"
+        "print(result.output)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=app,
+        env=os.environ | {"PYTHONPATH": str(app)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "questions" in done.stdout and "approval requests" in done.stdout
 
 
 def test_demo_data_and_the_digest_do_not_load_the_model(env):

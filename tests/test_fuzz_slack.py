@@ -15,9 +15,8 @@ from hypothesis import strategies as st
 from slack_bolt import BoltRequest
 
 from bot.config import load_settings
-from bot.helpdesk import HelpDesk
-from bot.search.knowledge_base import KnowledgeBase
 from bot.slack.app import build_app
+from bot.wiring import Core
 from tests.conftest import SMALL_KB, write_docs
 from tests.fakeslack import BOT_TOKEN, FakeSlack
 from tests.slackkit import block_action, channel_message, command, dm, event, mention, view_submission
@@ -63,9 +62,9 @@ def slack_app(tmp_path_factory, model_name):
         OSPO_APPROVERS="U0ASKER1",
     )
     config.slack_signing_secret = None  # requests below are dispatched in-process, unsigned
-    desk = HelpDesk(KnowledgeBase(config))
-    desk.kb.sync()
-    app = build_app(config.model_copy(update={"slack_app_token": "xapp-1"}), desk, process_before_response=True)
+    core = Core(config.model_copy(update={"slack_app_token": "xapp-1"})).build_all()
+    core.kb.sync()
+    app = build_app(core, process_before_response=True)
     failures: list[BaseException] = []
 
     @app.error

@@ -19,7 +19,8 @@ from click.testing import CliRunner
 
 from bot import approvals as approvals_module
 from bot.approvals import Approvals, Event, Request
-from bot.cli import REQUEST_STATES, cli
+from bot.cli import cli
+from bot.cli.requests import REQUEST_STATES
 from bot.licenses import default_policy_path, load_policy
 from bot.store import ThreadLocalDB
 from tests.approval_data import EXCEPTION, RELEASE, TRIVIAL, Clock

@@ -21,6 +21,9 @@ import sqlite_utils
 
 from bot.config import load_settings
 from bot.scheduler import DIGEST_JOB, Scheduler
+from bot.slack.client import web_client
+from bot.slack.delivery import SlackDelivery
+from bot.wiring import Core
 from tests.conftest import SMALL_KB, bot_env, start_bot, stop_bot, wait_until
 from tests.fakeslack import BOT_TOKEN
 from tests.slackkit import SlackSide, dm, event, view_submission
@@ -94,7 +97,8 @@ def digest_due_at(env: dict, due: datetime) -> None:
     """Persist the digest job with its next run at `due` (APScheduler keeps a persisted job's next
     run when the schedule is unchanged): both processes' schedulers then wake for it at once."""
     settings = load_settings(**{k: str(v) for k, v in env.items()}, SLACK_BOT_TOKEN=BOT_TOKEN)
-    scheduler = Scheduler(settings).start(paused=True)
+    delivery = SlackDelivery(web_client(settings), settings.digest_channel)
+    scheduler = Scheduler(Core(settings), delivery).start(paused=True)
     scheduler.scheduler.modify_job(DIGEST_JOB, next_run_time=due)
     scheduler.shutdown()
 

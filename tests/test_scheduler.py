@@ -29,8 +29,10 @@ from bot.scheduler import (
     previous_fire_time,
     send_reminders,
 )
-from bot.slack.app import web_client
+from bot.slack.client import group_members, web_client
+from bot.slack.delivery import SlackDelivery
 from bot.store import open_db
+from bot.wiring import Core
 from tests.fakeslack import BOT_TOKEN, FakeSlack
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -90,6 +92,24 @@ def schedulers():
         s.shutdown(wait=True)
 
 
+def parts(settings) -> tuple[Core, SlackDelivery]:
+    """The core and the Slack delivery that `serve` runs its scheduler with, for these settings."""
+    client = web_client(settings)
+    return Core(settings, group_members=group_members(client)), SlackDelivery(client, settings.digest_channel)
+
+
+def scheduler_for(settings) -> Scheduler:
+    return Scheduler(*parts(settings))
+
+
+def deliver(settings, **options) -> bool:
+    return deliver_digest(*parts(settings), **options)
+
+
+def remind_all(settings, **options) -> int:
+    return send_reminders(*parts(settings), **options)
+
+
 def digests(fake) -> list[dict]:
     """The digest messages themselves (not their thread replies)."""
     return [a for a in fake.calls_to("chat.postMessage") if a.get("channel") == CHANNEL and not a.get("thread_ts")]
@@ -132,7 +152,7 @@ def test_an_unusable_schedule_stops_the_start_with_a_clear_message(make_settings
     with pytest.raises(ConfigError, match=r"OSPO_DIGEST_CRON.*mon 09:00"):
         make_settings(OSPO_DIGEST_CRON="monday at 9")  # the format: config.py refuses it
     with pytest.raises(ConfigError, match=r"OSPO_DIGEST_CRON \('fri-mon 09:00'\).*in week order"):
-        Scheduler(make_settings(OSPO_DIGEST_CRON="fri-mon 09:00"))  # the right shape, but not a range
+        scheduler_for(make_settings(OSPO_DIGEST_CRON="fri-mon 09:00"))  # the right shape, but not a range
     with pytest.raises(ConfigError, match="OSPO_TIMEZONE"):
         parse_schedule("mon 09:00", "Mars/Olympus")
 
@@ -156,7 +176,7 @@ def test_the_digest_fires_at_nine_local_time_across_a_dst_change(make_settings, 
     assert [(f.weekday(), f.hour, f.minute) for f in local] == [(0, 9, 0)] * 4  # Mondays 09:00 in Berlin
     assert [f.astimezone(UTC).hour for f in fires] == utc_hours  # the UTC instant moves with the clocks
 
-    scheduler = Scheduler(settings)
+    scheduler = scheduler_for(settings)
     for f in fires:  # each run, at its time, sends the week just ended, on time
         assert previous_fire_time(trigger, f + timedelta(minutes=5)) == f.astimezone(UTC)
         assert scheduler.run_digest(now=f + timedelta(seconds=2)) is True
@@ -182,7 +202,7 @@ def test_an_hour_that_happens_twice_fires_twice_but_posts_once(make_settings, fa
     second = trigger.get_next_fire_time(first, first)
     assert second.astimezone(UTC) - first.astimezone(UTC) == timedelta(hours=1)
     assert {first.astimezone(BERLIN).strftime("%H:%M"), second.astimezone(BERLIN).strftime("%H:%M")} == {"02:30"}
-    scheduler = Scheduler(settings)
+    scheduler = scheduler_for(settings)
     assert scheduler.run_digest(now=first) is True
     assert scheduler.run_digest(now=second) is False
     assert len(digests(fake)) == 1
@@ -195,7 +215,7 @@ def test_an_hour_that_happens_twice_fires_twice_but_posts_once(make_settings, fa
 # -- exactly once ------------------------------------------------------------------------------
 def test_threads_racing_for_one_period_send_it_once(make_settings, fake):
     settings = make_settings()
-    client = web_client(settings)
+    core, delivery = parts(settings)
     rounds, racers = 12, 8
     for n in range(1, rounds + 1):
         label = f"2025-W{n:02d}"
@@ -204,7 +224,7 @@ def test_threads_racing_for_one_period_send_it_once(make_settings, fake):
 
         def race(label=label, start=start, results=results):
             start.wait()
-            results.append(deliver_digest(settings, week=label, client=client, now=datetime(2026, 1, 5, tzinfo=UTC)))
+            results.append(deliver_digest(core, delivery, week=label, now=datetime(2026, 1, 5, tzinfo=UTC)))
 
         threads = [threading.Thread(target=race) for _ in range(racers)]
         for t in threads:
@@ -219,7 +239,7 @@ def test_threads_racing_for_one_period_send_it_once(make_settings, fake):
 def test_two_schedulers_on_one_database_send_each_week_once(make_settings, fake):
     """Two bots started by mistake: two Scheduler objects (two processes' worth), one database."""
     settings = make_settings()
-    bots = [Scheduler(settings), Scheduler(settings)]
+    bots = [scheduler_for(settings), scheduler_for(settings)]
     trigger = digest_trigger(settings)
     fire = trigger.get_next_fire_time(None, at("2026-09-01T00:00"))
     for _ in range(6):
@@ -247,14 +267,14 @@ def test_a_claim_left_by_a_crash_is_taken_over_after_a_while(make_settings, fake
     assert claim_period(db, "2026-W47", now - timedelta(minutes=5), who="1@crashed") is not None
     db.conn.close()
     # a fresh claim without sent_at: its sender may still be sending
-    assert deliver_digest(settings, week="2026-W47", now=now) is False
+    assert deliver(settings, week="2026-W47", now=now) is False
     # older than STALE_CLAIM: its sender died; the next run takes it over and sends
     later = now + STALE_CLAIM
-    assert deliver_digest(settings, week="2026-W47", now=later) is True
+    assert deliver(settings, week="2026-W47", now=later) is True
     record = row(settings, "2026-W47")
     assert record["sent_at"] == later.astimezone(UTC).isoformat(timespec="seconds")
     assert record["claimed_by"] != "1@crashed"
-    assert deliver_digest(settings, week="2026-W47", now=later + timedelta(days=1)) is False  # sent: never again
+    assert deliver(settings, week="2026-W47", now=later + timedelta(days=1)) is False  # sent: never again
     assert len(digests(fake)) == 1
 
 
@@ -267,7 +287,7 @@ def test_a_take_over_after_the_post_finishes_in_its_thread(make_settings, fake):
     with db.conn:
         db.execute("UPDATE digest_runs SET message_ts = '1699999999.000001' WHERE period = '2026-W47'")
     db.conn.close()
-    assert deliver_digest(settings, week="2026-W47", now=now + timedelta(hours=1)) is True
+    assert deliver(settings, week="2026-W47", now=now + timedelta(hours=1)) is True
     assert digests(fake) == []  # not posted again
     assert fake.calls_to("files.completeUploadExternal")[0]["thread_ts"] == "1699999999.000001"
 
@@ -278,9 +298,9 @@ def test_a_failed_post_gives_the_week_back(make_settings, fake):
     settings = make_settings()
     fake.fail("chat.postMessage", "channel_not_found")
     with pytest.raises(SlackApiError):
-        deliver_digest(settings, week="2026-W47", now=at("2026-11-23T09:00"))
+        deliver(settings, week="2026-W47", now=at("2026-11-23T09:00"))
     assert row(settings, "2026-W47") is None  # nothing posted, nothing claimed: a retry may send it
-    assert deliver_digest(settings, week="2026-W47", now=at("2026-11-23T09:05")) is True
+    assert deliver(settings, week="2026-W47", now=at("2026-11-23T09:05")) is True
 
 
 # -- missed runs and restarts (APScheduler itself runs the job) ----------------------------------
@@ -293,10 +313,10 @@ def recent_cron(now: datetime, ago: timedelta) -> tuple[str, datetime]:
 def run_due_job(settings, schedulers, fire: datetime) -> Scheduler:
     """Start a scheduler on settings' database with the digest job due at `fire` (as if the bot had
     been down then), let APScheduler run it, and stop."""
-    first = Scheduler(settings).start(paused=True)
+    first = scheduler_for(settings).start(paused=True)
     first.scheduler.modify_job(DIGEST_JOB, next_run_time=fire)
     first.shutdown()  # down through the scheduled time; the job stays due in the database
-    second = Scheduler(settings).start()
+    second = scheduler_for(settings).start()
     schedulers.append(second)
     return second
 
@@ -313,7 +333,7 @@ def test_a_run_missed_while_down_is_sent_once_late(make_settings, fake, schedule
     assert "(late)" in str(digests(fake)[0]["blocks"])
     assert row(settings, label)["late"] == 1
 
-    again = Scheduler(settings).start()  # restarted once more: nothing is due, nothing is sent
+    again = scheduler_for(settings).start()  # restarted once more: nothing is due, nothing is sent
     schedulers.append(again)
     job = again.scheduler.get_job(DIGEST_JOB)
     assert (job.coalesce, job.misfire_grace_time) == (True, DIGEST_GRACE.total_seconds())
@@ -333,17 +353,17 @@ def test_a_restart_after_the_run_does_not_resend(make_settings, fake, schedulers
     assert weeks_sent(fake) == [label]  # on time: not late
     assert row(settings, label)["late"] == 0
 
-    restarted = Scheduler(settings).start()  # the same database: the job is there, due next week
+    restarted = scheduler_for(settings).start()  # the same database: the job is there, due next week
     schedulers.append(restarted)
     assert restarted.next_run_time() == fire + timedelta(days=7)
     assert restarted.next_run_time(REMINDER_JOB) > datetime.now(UTC)
-    assert deliver_digest(settings, week=label) is False
+    assert deliver(settings, week=label) is False
     assert len(digests(fake)) == 1
 
 
 def test_a_late_run_is_marked_and_a_missed_week_is_sent_only_once(make_settings, fake):
     settings = make_settings()
-    scheduler = Scheduler(settings)
+    scheduler = scheduler_for(settings)
     monday = at("2026-11-23T09:00")
     assert scheduler.run_digest(now=monday + timedelta(minutes=30)) is True  # within the hour: on time
     sunday = monday + timedelta(days=7) + DIGEST_GRACE - timedelta(hours=1)  # next Monday's run, missed until Sunday
@@ -354,10 +374,10 @@ def test_a_late_run_is_marked_and_a_missed_week_is_sent_only_once(make_settings,
 
 
 def test_a_changed_schedule_reschedules_the_persisted_job(make_settings, schedulers):
-    first = Scheduler(make_settings()).start(paused=True)
+    first = scheduler_for(make_settings()).start(paused=True)
     assert first.next_run_time() == digest_trigger(make_settings()).get_next_fire_time(None, datetime.now(UTC))
     first.shutdown()
-    second = Scheduler(make_settings(OSPO_DIGEST_CRON="tue 10:15")).start(paused=True)
+    second = scheduler_for(make_settings(OSPO_DIGEST_CRON="tue 10:15")).start(paused=True)
     schedulers.append(second)
     nxt = second.next_run_time().astimezone(BERLIN)
     assert (nxt.weekday(), nxt.hour, nxt.minute) == (1, 10, 15)
@@ -368,7 +388,7 @@ def test_without_a_digest_channel_the_scheduler_runs_and_the_digest_job_only_log
     make_settings, fake, schedulers, caplog
 ):
     settings = make_settings(OSPO_DIGEST_CHANNEL=None)
-    scheduler = Scheduler(settings).start()
+    scheduler = scheduler_for(settings).start()
     schedulers.append(scheduler)
     assert scheduler.scheduler.running and scheduler.next_run_time() is not None
     with caplog.at_level(logging.WARNING, logger="bot.scheduler"):
@@ -376,7 +396,7 @@ def test_without_a_digest_channel_the_scheduler_runs_and_the_digest_job_only_log
     assert "OSPO_DIGEST_CHANNEL is not set" in caplog.text
     assert fake.calls_to("chat.postMessage") == []
     with pytest.raises(ConfigError, match="OSPO_DIGEST_CHANNEL"):
-        deliver_digest(settings, week="2026-W47")
+        deliver(settings, week="2026-W47")
 
 
 # -- delivery ------------------------------------------------------------------------------------
@@ -387,7 +407,7 @@ def test_the_digest_arrives_in_slack_with_its_details_and_chart(make_settings, f
     ledger = Approvals(lambda: db, load_policy(default_policy_path()), clock=clock)
     for n in range(5):  # more waiting requests than the message shows: the rest go in the thread
         ledger.submit(f"UREQ{n}", "contribute", FEATURE)
-    assert deliver_digest(settings, week="2026-W47", now=at("2026-11-23T09:00")) is True
+    assert deliver(settings, week="2026-W47", now=at("2026-11-23T09:00")) is True
     [message] = digests(fake)
     assert weeks_sent(fake) == ["2026-W47"] and "5 waiting" in message["text"]
     assert "2026-W47" in str(message["blocks"])
@@ -412,7 +432,7 @@ def test_the_digest_arrives_in_slack_with_its_details_and_chart(make_settings, f
 def test_by_default_the_last_complete_week_in_the_time_zone(make_settings, fake):
     settings = make_settings(OSPO_TIMEZONE="Pacific/Auckland")
     # Monday 00:30 in Auckland is still Sunday in UTC: the week just ended is W47 there
-    assert deliver_digest(settings, now=at("2026-11-23T00:30", ZoneInfo("Pacific/Auckland"))) is True
+    assert deliver(settings, now=at("2026-11-23T00:30", ZoneInfo("Pacific/Auckland"))) is True
     assert weeks_sent(fake) == ["2026-W47"]
 
 
@@ -434,7 +454,7 @@ def test_reminders_go_once_per_request_per_day(make_settings, fake):
     fresh = ledger.submit("UREQ3", "contribute", FEATURE)  # within its SLA
 
     day1 = at("2026-11-16T09:00")  # Monday: 10 business days after submission
-    assert send_reminders(settings, now=day1) == 3  # two approvers (group expanded) + one requester
+    assert remind_all(settings, now=day1) == 3  # two approvers (group expanded) + one requester
     dms = fake.calls_to("chat.postMessage")
     assert sorted(d["channel"] for d in dms) == ["UAPP1", "UAPP2", "UREQ2"]
     to_approver = next(d for d in dms if d["channel"] == "UAPP1")["text"]
@@ -442,10 +462,10 @@ def test_reminders_go_once_per_request_per_day(make_settings, fake):
     assert asked.ref in next(d for d in dms if d["channel"] == "UREQ2")["text"]
 
     for later in (day1 + timedelta(hours=2), day1 + timedelta(hours=8)):  # the same day: nothing again
-        assert send_reminders(settings, now=later) == 0
+        assert remind_all(settings, now=later) == 0
     assert len(fake.calls_to("chat.postMessage")) == 3
 
-    assert send_reminders(settings, now=day1 + timedelta(days=1)) == 3  # the next day: once more
+    assert remind_all(settings, now=day1 + timedelta(days=1)) == 3  # the next day: once more
     assert len(fake.calls_to("chat.postMessage")) == 6
     logged = db.execute("SELECT request_id, day, kind FROM reminder_log ORDER BY day, kind").fetchall()
     assert logged == [
@@ -466,7 +486,7 @@ def test_reminders_racing_in_threads_go_once(make_settings, fake):
 
     def remind():
         start.wait()
-        sent.append(send_reminders(settings, now=at("2026-11-20T09:00")))
+        sent.append(remind_all(settings, now=at("2026-11-20T09:00")))
 
     threads = [threading.Thread(target=remind) for _ in range(6)]
     for t in threads:

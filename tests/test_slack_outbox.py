@@ -17,10 +17,9 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from bot.approvals import Approvals
+from bot.approvals import OUTBOX, Approvals
 from bot.claims import LEASE
 from bot.licenses import default_policy_path, load_policy
-from bot.slack.approvals import OUTBOX
 from tests.conftest import bot_env, start_bot, stop_bot, wait_until
 from tests.slackkit import SlackSide, dm, event, view_submission
 

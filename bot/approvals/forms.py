@@ -2,7 +2,7 @@
 read, what the form calls it, what to write when it is missing), which fields each type asks for,
 and reading what people typed into clean values.
 
-The Slack form (bot/slack/blocks/approvals.py) is built from this table, and the rules read the
+The Slack form (slack/blocks/approvals.py) is built from this table, and the rules read the
 clean values; neither repeats a label, a choice or a limit.
 """
 

@@ -1,6 +1,6 @@
 """The weekly digest: what happened in one ISO week, as figures computed by plain SQL over SQLite.
 
-Plain Python, nothing here knows Slack (bot/slack/blocks/digest.py renders a Digest as Block Kit):
+Plain Python, nothing here knows Slack (the Slack adapter, slack/blocks/digest.py, renders a Digest):
 
     week = week_of("2026-W47", "Europe/Berlin")     # or week_of(None, tz): the last complete week
     digest = compute(db, week, policy, settings)    # a Digest dataclass of figures

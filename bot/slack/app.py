@@ -1,5 +1,9 @@
-"""Build the Bolt app: one WebClient (base URL from SLACK_API_URL, retrying 429s and 5xx),
-event dedupe, an error handler that apologises instead of staying silent, and every surface."""
+"""Build the Bolt app: one WebClient, the core in every listener's arguments, our-workspace-only and
+no-bots, event dedupe, an error handler that apologises instead of staying silent, and every surface.
+
+Each surface module registers its listeners in `register(app)`, as Bolt's starter template does; a
+listener asks for `core` (bot.wiring.Core) beside Bolt's own arguments (ack, body, client...).
+"""
 
 from __future__ import annotations
 
@@ -10,40 +14,21 @@ from concurrent.futures import ThreadPoolExecutor
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
 
-from bot.approvals import Approvals
-from bot.config import Settings
-from bot.helpdesk import HelpDesk
-from bot.licenses import default_policy_path, load_policy
-from bot.slack import actions, approvals, blocks, commands, events, views
+from bot.slack import actions, approvals, commands, events, home, views
+from bot.slack.blocks.answers import apology_text
+from bot.slack.client import say, web_client
 from bot.store import storage_error
+from bot.wiring import Core
 
 log = logging.getLogger(__name__)
+SURFACES = (events, home, commands, actions, views, approvals)
 
 
-def web_client(settings: Settings, token: str | None = None) -> WebClient:
-    return WebClient(
-        token=token or settings.slack_bot_token,
-        base_url=settings.slack_api_url,
-        timeout=settings.slack_api_timeout,
-        retry_handlers=[
-            RateLimitErrorRetryHandler(max_retry_count=3),  # waits for Retry-After
-            ServerErrorRetryHandler(max_retry_count=2),
-            ConnectionErrorRetryHandler(max_retry_count=1),
-        ],
-    )
-
-
-def build_app(
-    settings: Settings, desk: HelpDesk, client: WebClient | None = None, process_before_response: bool = False
-) -> App:
+def build_app(core: Core, client: WebClient | None = None, process_before_response: bool = False) -> App:
     """process_before_response=True runs each listener to the end before answering Slack (what the
     tests' fuzzing uses to see every failure); the server acks first and works after."""
+    settings = core.settings
     app = App(
         client=client or web_client(settings),
         signing_secret=settings.slack_signing_secret or "",
@@ -58,15 +43,21 @@ def build_app(
     )
 
     @app.middleware
+    def with_the_core(context, next):
+        """Bolt hands context values to listeners as arguments: every listener may ask for `core`."""
+        context["core"] = core
+        return next()
+
+    @app.middleware
     def only_our_workspace_and_people(body, context, next):
         """Refuse what comes from another workspace or from a bot before any listener sees it: the
         approvers list names people of our workspace, and the bot must never act on its own echo."""
-        home = context.authorize_result  # from auth.test of our token (SingleTeamAuthorization)
-        if home is None or not isinstance(body, dict):
+        ours = context.authorize_result  # from auth.test of our token (SingleTeamAuthorization)
+        if ours is None or not isinstance(body, dict):
             return next()
-        if is_foreign(body, home.team_id, home.enterprise_id):
-            return refuse(body, context, f"not our workspace {home.team_id}", OTHER_WORKSPACE)
-        if is_from_bot(body, context.user_id, home.bot_user_id):
+        if is_foreign(body, ours.team_id, ours.enterprise_id):
+            return refuse(body, context, f"not our workspace {ours.team_id}", OTHER_WORKSPACE)
+        if is_from_bot(body, context.user_id, ours.bot_user_id):
             return refuse(body, context, "sent by a bot", None)
         return next()
 
@@ -75,7 +66,7 @@ def build_app(
         """Slack resends an event it thinks we missed (X-Slack-Retry-Num, same event_id);
         SQLite remembers every event id, so a retry or a restart never answers twice."""
         event_id = body.get("event_id") if isinstance(body, dict) else None
-        if event_id and not desk.claim_event(event_id):
+        if event_id and not core.desk.claim_event(event_id):
             return BoltResponse(status=200, body="")
         return next()
 
@@ -92,16 +83,12 @@ def build_app(
         if not user:
             return
         try:
-            approvals.say(app.client, channel, user, blocks.apology_text())
+            say(app.client, channel, user, apology_text())
         except SlackApiError as second:
             logger.error("could not tell %s about the failure either: %s", user, second.response.get("error"))
 
-    ledger = Approvals(lambda: desk.db, load_policy(default_policy_path()))
-    approvals_surface = approvals.register(app, desk, settings, ledger)
-    events.register(app, desk, settings, approvals_surface)
-    commands.register(app, desk, settings, approvals_surface)
-    actions.register(app, desk, settings, approvals_surface)
-    views.register(app, desk, settings, approvals_surface)
+    for surface in SURFACES:
+        surface.register(app)
     return app
 
 
@@ -110,8 +97,8 @@ def describe(body) -> str:
     if not isinstance(body, dict):
         return "request"
     event = body.get("event") if isinstance(body.get("event"), dict) else {}
-    actions = body.get("actions") if isinstance(body.get("actions"), list) else []
-    action = actions[0].get("action_id") if actions and isinstance(actions[0], dict) else None
+    pressed = body.get("actions") if isinstance(body.get("actions"), list) else []
+    action = pressed[0].get("action_id") if pressed and isinstance(pressed[0], dict) else None
     view = body.get("view") if isinstance(body.get("view"), dict) else {}
     parts = (body.get("type"), body.get("command"), event.get("type"), action, view.get("callback_id"))
     parts += (body.get("event_id"),)

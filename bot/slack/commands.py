@@ -4,32 +4,32 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.config import Settings
-from bot.helpdesk import HelpDesk
-from bot.slack import blocks
-
-APPROVALS = {"approve", "status", "cancel"}
+from bot.slack import approvals, ids
+from bot.slack.blocks.answers import answer_blocks, answer_text, help_blocks
+from bot.wiring import Core
 
 
-def register(app: App, desk: HelpDesk, settings: Settings, approvals) -> None:
-    @app.command("/ospo")
-    def ospo(ack, command, respond, client):
-        ack()  # within Slack's 3 seconds, before any slow work
-        text = " ".join((command.get("text") or "").split())
-        word, _, rest = text.partition(" ")
-        word = word.lower()
-        if word in ("", "help"):
-            respond(response_type="ephemeral", text="What ospo-bot can do", blocks=blocks.help_blocks())
-        elif word in APPROVALS:
-            approvals.command(word, rest, command, client, respond)
-        else:
-            question = rest if word == "ask" else text
-            if not question.strip():
-                respond(response_type="ephemeral", text="Usage: `/ospo ask <your question>`")
-                return
-            reply = desk.ask(question, user=command["user_id"], channel=command.get("channel_id"), source="slack")
-            respond(
-                response_type="ephemeral",
-                text=blocks.answer_text(reply),
-                blocks=blocks.answer_blocks(reply, private=True),
-            )
+def register(app: App) -> None:
+    app.command(ids.COMMAND)(ospo)
+
+
+def ospo(ack, command, respond, client, core: Core):
+    ack()  # within Slack's 3 seconds, before any slow work
+    text = " ".join((command.get("text") or "").split())
+    word, _, rest = text.partition(" ")
+    word = word.lower()
+    if word in ("", "help"):
+        respond(response_type="ephemeral", text="What ospo-bot can do", blocks=help_blocks())
+    elif word == "approve":
+        approvals.open_form(client, command["trigger_id"], {"repository_url": rest.split()[0]} if rest else {})
+    elif word == "status":
+        approvals.status(core, command["user_id"], rest, respond)
+    elif word == "cancel":
+        approvals.cancel(client, core, command["user_id"], rest, respond)
+    else:
+        question = rest if word == "ask" else text
+        if not question.strip():
+            respond(response_type="ephemeral", text="Usage: `/ospo ask <your question>`")
+            return
+        reply = core.desk.ask(question, user=command["user_id"], channel=command.get("channel_id"), source="slack")
+        respond(response_type="ephemeral", text=answer_text(reply), blocks=answer_blocks(reply, private=True))

@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.helpdesk import HelpDesk, Reply
-from bot.slack import blocks
+from bot.slack.blocks.answers import answer_blocks, answer_text
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +51,8 @@ def answer_in(
         posted = client.chat_postMessage(
             channel=channel,
             thread_ts=thread_ts,
-            text=blocks.answer_text(reply),
-            blocks=blocks.answer_blocks(reply),
+            text=answer_text(reply),
+            blocks=answer_blocks(reply),
             unfurl_links=False,
             unfurl_media=False,
         )

@@ -1,14 +1,14 @@
-"""Messages: DMs, @mentions, follow-ups in the bot's threads, help channels, and the OSPO
-team's replies in triage threads (relayed to the asker)."""
+"""Messages: DMs, @mentions, follow-ups in the bot's threads, help channels, and the OSPO team's
+replies in triage threads (relayed to the asker)."""
 
 from __future__ import annotations
 
 from slack_bolt import App
+from slack_sdk import WebClient
 
-from bot.config import Settings
-from bot.helpdesk import HelpDesk
-from bot.slack import blocks
+from bot.slack.blocks.triage import relay_blocks, relay_text, relayed_blocks
 from bot.slack.conversation import answer_in, question_text
+from bot.wiring import Core
 
 # Message subtypes that are not someone asking something: edits, deletions, joins, bots...
 IGNORED_SUBTYPES = {
@@ -30,74 +30,65 @@ IGNORED_SUBTYPES = {
 }
 
 
-def register(app: App, desk: HelpDesk, settings: Settings, approvals) -> None:
-    @app.event("app_mention")
-    def on_mention(event, client, context):
-        if event.get("bot_id") or event.get("subtype"):
-            return
+def register(app: App) -> None:
+    app.event("app_mention")(on_mention)
+    app.event("message")(on_message)
+
+
+def on_mention(event, client, context, core: Core):
+    if event.get("bot_id") or event.get("subtype"):
+        return
+    answer_in(
+        client,
+        core.desk,
+        question=question_text(event.get("text"), context.bot_user_id),
+        user=event["user"],
+        channel=event["channel"],
+        thread_ts=event.get("thread_ts") or event["ts"],
+        message_ts=event["ts"],
+    )
+
+
+def on_message(event, client, context, core: Core):
+    if event.get("bot_id") or event.get("subtype") in IGNORED_SUBTYPES or event.get("subtype"):
+        return
+    user, channel, text = event.get("user"), event.get("channel"), event.get("text") or ""
+    if not user or not channel or user == context.bot_user_id:
+        return
+    thread_ts, settings = event.get("thread_ts"), core.settings
+    if event.get("channel_type") == "im":
         answer_in(
-            client,
-            desk,
-            question=question_text(event.get("text"), context.bot_user_id),
-            user=event["user"],
-            channel=event["channel"],
-            thread_ts=event.get("thread_ts") or event["ts"],
-            message_ts=event["ts"],
+            client, core.desk, question=text, user=user, channel=channel, thread_ts=thread_ts, message_ts=event["ts"]
+        )
+        return
+    if context.bot_user_id and f"<@{context.bot_user_id}" in text:
+        return  # app_mention answers it
+    if thread_ts and channel == settings.triage_channel:
+        relay_reply(client, core, channel, thread_ts, text, user)
+        return
+    if thread_ts and core.desk.is_bot_thread(channel, thread_ts):
+        answer_in(
+            client, core.desk, question=text, user=user, channel=channel, thread_ts=thread_ts, message_ts=event["ts"]
+        )
+        return
+    if not thread_ts and channel in settings.help_channel_ids:
+        answer_in(
+            client, core.desk, question=text, user=user, channel=channel, thread_ts=event["ts"], message_ts=event["ts"]
         )
 
-    @app.event("message")
-    def on_message(event, client, context):
-        if event.get("bot_id") or event.get("subtype") in IGNORED_SUBTYPES or event.get("subtype"):
-            return
-        user, channel, text = event.get("user"), event.get("channel"), event.get("text") or ""
-        if not user or not channel or user == context.bot_user_id:
-            return
-        thread_ts = event.get("thread_ts")
-        if event.get("channel_type") == "im":
-            answer_in(
-                client, desk, question=text, user=user, channel=channel, thread_ts=thread_ts, message_ts=event["ts"]
-            )
-            return
-        if context.bot_user_id and f"<@{context.bot_user_id}" in text:
-            return  # app_mention answers it
-        if thread_ts and channel == settings.triage_channel:
-            relay_reply(client, desk, channel, thread_ts, text, user)
-            return
-        if thread_ts and desk.is_bot_thread(channel, thread_ts):
-            answer_in(
-                client, desk, question=text, user=user, channel=channel, thread_ts=thread_ts, message_ts=event["ts"]
-            )
-            return
-        if not thread_ts and channel in settings.help_channel_ids:
-            answer_in(
-                client, desk, question=text, user=user, channel=channel, thread_ts=event["ts"], message_ts=event["ts"]
-            )
 
-    @app.event("app_home_opened")
-    def on_home(event, client):
-        if event.get("tab") not in (None, "home"):
-            return
-        recent = list(
-            desk.db.query(
-                "SELECT question, confident FROM questions WHERE user = ? ORDER BY id DESC LIMIT 10", [event["user"]]
-            )
-        )
-        mine, queue = approvals.home(event["user"], client)
-        client.views_publish(user_id=event["user"], view=blocks.home_view(recent, mine, queue))
-
-
-def relay_reply(client, desk: HelpDesk, channel: str, thread_ts: str, text: str, user: str) -> None:
+def relay_reply(client: WebClient, core: Core, channel: str, thread_ts: str, text: str, user: str) -> None:
     """An OSPO member replied under a triage post: send it to the asker, offer save/resolve."""
-    escalation = desk.escalation(triage=(channel, thread_ts))
+    escalation = core.desk.escalation(triage=(channel, thread_ts))
     if escalation is None or not text.strip():
         return
-    desk.record_reply(escalation.id, text, user)
+    core.desk.record_reply(escalation.id, text, user)
     client.chat_postMessage(
         channel=escalation.channel or escalation.asker,
         thread_ts=escalation.thread_ts,
-        text=f"The OSPO team answered: {blocks.escape(text[:2000])}",
-        blocks=blocks.relay_blocks(text, user),
+        text=relay_text(text),
+        blocks=relay_blocks(text, user),
     )
     client.chat_postMessage(
-        channel=channel, thread_ts=thread_ts, text="Sent to the asker.", blocks=blocks.relayed_blocks(escalation)
+        channel=channel, thread_ts=thread_ts, text="Sent to the asker.", blocks=relayed_blocks(escalation)
     )

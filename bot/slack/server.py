@@ -15,34 +15,27 @@ from contextlib import contextmanager
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
-from bot import claims
-from bot.approvals import Approvals
-from bot.config import ConfigError, Settings
-from bot.helpdesk import HelpDesk
-from bot.licenses import default_policy_path, load_policy
+from bot.config import ConfigError
 from bot.search.knowledge_base import KnowledgeFolderError
-from bot.slack import approvals, blocks
 from bot.slack.app import build_app
+from bot.slack.delivery import SlackDelivery
+from bot.slack.outbox import post_outbox, send_notices
+from bot.wiring import Core
 
 log = logging.getLogger(__name__)
 
 
-NOTICE = "notice"  # claims.what: sending one policy-change notice
-
-
-class Bot:
-    """Everything `serve` runs: the help desk, the Bolt app, the notice sender and the outbox.
+class Server:
+    """Everything `serve` runs: the Bolt app, the scheduler, and the housekeeping loop (knowledge
+    changes, policy-change notices, the approvals outbox).
 
     Several `serve` processes may share one data dir: each piece of housekeeping work is claimed
     first (bot/claims.py), so each notice and each outboxed request goes to Slack once."""
 
-    def __init__(self, settings: Settings, desk: HelpDesk):
-        self.settings = settings
-        self.desk = desk
-        self.app: App = build_app(settings, desk)
-        self.ledger = Approvals(lambda: desk.db, load_policy(default_policy_path()))
+    def __init__(self, core: Core, client: WebClient):
+        self.core, self.settings = core, core.settings
+        self.app: App = build_app(core, client)
         self.scheduler = None  # bot.scheduler.Scheduler while serving
         self.knowledge_problem: str | None = None  # why the last knowledge refresh was refused
 
@@ -53,7 +46,8 @@ class Bot:
 
         if self.scheduler is None:
             try:
-                self.scheduler = Scheduler(self.settings, client=self.app.client).start()
+                delivery = SlackDelivery(self.app.client, self.settings.digest_channel)
+                self.scheduler = Scheduler(self.core, delivery).start()
             except ConfigError as error:
                 raise SystemExit(f"Cannot start the scheduler: {error}") from None
             for job in self.scheduler.scheduler.get_jobs():
@@ -82,36 +76,14 @@ class Bot:
                 signal.signal(signal.SIGTERM, previous)
 
     def send_notices(self) -> int:
-        """DM everyone whose quoted policy changed; each notice is sent once, whatever the number
-        of processes; one Slack refused is tried again next round."""
-        sent, db = 0, self.desk.db
-        for notice in self.desk.pending_notices():
-            token = claims.claim(db, NOTICE, notice.id)
-            if token is None:
-                continue  # another process is sending it
-            try:
-                if db.execute("SELECT sent_at FROM notices WHERE id = ?", [notice.id]).fetchone()[0]:
-                    continue  # sent by whoever held the claim before
-                self.app.client.chat_postMessage(
-                    channel=notice.user,
-                    text="The policy I quoted you has changed.",
-                    blocks=blocks.notice_blocks(notice),
-                )
-                self.desk.notice_sent(notice.id)
-                sent += 1
-            except (SlackApiError, OSError) as error:  # OSError: timeouts and connection errors
-                log.warning("policy-change notice %s not delivered: %s", notice.id, approvals.failure(error))
-            finally:
-                with db.conn:
-                    claims.release(db, NOTICE, notice.id, token)
-        return sent
+        return send_notices(self.app.client, self.core)
 
     def refresh_knowledge(self) -> None:
         """Pick up knowledge changes (a `kb sync` elsewhere, edited files) and queue notices.
         A folder that became unreadable keeps the index as it was and is reported by /healthz
         (logged once, not every round), so an admin sees it before the answers go stale."""
         try:
-            report = self.desk.kb.ensure_fresh()
+            report = self.core.kb.ensure_fresh()
         except KnowledgeFolderError as error:
             if str(error) != self.knowledge_problem:
                 log.error("knowledge not refreshed, answers come from the last good index: %s", error)
@@ -119,11 +91,11 @@ class Bot:
             return
         self.knowledge_problem = None
         if report:
-            self.desk.queue_notices(report)
+            self.core.desk.queue_notices(report)
 
     def post_outbox(self) -> int:
         """Post the requests approvers have not seen because Slack failed when they came in."""
-        return approvals.post_outbox(self.app.client, self.desk.db, self.settings, self.ledger)
+        return post_outbox(self.app.client, self.core)
 
     def housekeeping(self) -> None:
         """Each step on its own: a Chroma server that is down must not hold back the outbox."""
@@ -149,7 +121,7 @@ class Bot:
         return stop
 
     def health(self) -> dict:
-        figures = self.desk.kb.health()
+        figures = self.core.kb.health()
         problem = self.knowledge_problem
         return {
             "status": "degraded" if figures["degraded"] or problem else "ok",

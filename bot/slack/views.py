@@ -1,52 +1,49 @@
-"""Modals: the optional reason behind a 👎."""
+"""Help-desk modals: the optional reason behind a 👎, and the OSPO's answer from the digest."""
 
 from __future__ import annotations
 
 from slack_bolt import App
 
 from bot.approvals import parse_ref
-from bot.config import Settings
-from bot.helpdesk import HelpDesk
-from bot.slack import blocks
+from bot.slack import ids
+from bot.slack.blocks.kit import typed
+from bot.slack.blocks.triage import relay_blocks, relay_text, saved_blocks
+from bot.wiring import Core
+
+ONLY_OSPO_SAVES = "Only the OSPO team (OSPO_APPROVERS) can save answers."
 
 
-def register(app: App, desk: HelpDesk, settings: Settings, approvals) -> None:
-    @app.view("feedback_reason")
-    def feedback_reason(ack, body, view):
+def register(app: App) -> None:
+    app.view(ids.FEEDBACK_REASON)(feedback_reason)
+    app.view(ids.DIGEST_ANSWER_VIEW)(digest_answer)
+
+
+def feedback_reason(ack, body, view, core: Core):
+    ack()
+    question_id = parse_ref(view.get("private_metadata"))
+    if question_id is None or core.desk.question(question_id) is None:
+        return
+    reason = typed(view, ids.REASON_BLOCK, ids.REASON_TEXT)
+    core.desk.feedback(question_id, body["user"]["id"], -1, reason or "")
+
+
+def digest_answer(ack, body, view, client, core: Core):
+    """Save the OSPO's answer as knowledge and send it to whoever asked."""
+    question_id, user = parse_ref(view.get("private_metadata")), body["user"]["id"]
+    if question_id is None:
         ack()
-        question_id = parse_ref(view.get("private_metadata"))
-        if question_id is None:
-            return
-        reason = (((view.get("state") or {}).get("values") or {}).get("reason") or {}).get("text", {}).get("value")
-        if desk.question(question_id) is not None:
-            desk.feedback(question_id, body["user"]["id"], -1, reason or "")
-
-    @app.view("digest_answer")
-    def digest_answer(ack, body, view, client):
-        """Save the OSPO's answer as knowledge and send it to whoever asked."""
-        text = (((view.get("state") or {}).get("values") or {}).get("answer") or {}).get("text", {}).get("value")
-        question_id = parse_ref(view.get("private_metadata"))
-        if question_id is None:
-            ack()
-            return
-        question = desk.question(question_id)
-        if not approvals.is_ospo(body["user"]["id"], client):
-            ack(response_action="errors", errors={"answer": "Only the OSPO team (OSPO_APPROVERS) can save answers."})
-            return
-        if question is None or not (text or "").strip():
-            ack(response_action="errors", errors={"answer": "Write the answer to save."})
-            return
-        ack()
-        user = body["user"]["id"]
-        asker = question["user"] or user
-        escalation, _ = desk.escalate(question_id, asker, asker, None)
-        desk.record_reply(escalation.id, text, user)
-        path = desk.save_as_knowledge(escalation.id, user)
-        desk.resolve(escalation.id, user)
-        if question["user"]:
-            client.chat_postMessage(
-                channel=question["user"],
-                text=f"The OSPO team answered: {blocks.escape(text[:2000])}",
-                blocks=blocks.relay_blocks(text, user),
-            )
-        client.chat_postMessage(channel=user, text=f"Saved as {path}", blocks=blocks.saved_blocks(path, user))
+        return
+    if user not in core.approvers:
+        ack(response_action="errors", errors={ids.ANSWER_BLOCK: ONLY_OSPO_SAVES})
+        return
+    text = typed(view, ids.ANSWER_BLOCK, ids.ANSWER_TEXT) or ""
+    try:
+        core.desk.check_answer(question_id, text)
+    except ValueError as error:
+        ack(response_action="errors", errors={ids.ANSWER_BLOCK: str(error)})
+        return
+    ack()  # before the slow part: saving indexes the answer
+    saved = core.desk.answer_and_save(question_id, text, user)
+    if saved.asker:
+        client.chat_postMessage(channel=saved.asker, text=relay_text(text), blocks=relay_blocks(text, user))
+    client.chat_postMessage(channel=user, text=f"Saved as {saved.path}", blocks=saved_blocks(saved.path, user))

@@ -1,130 +1,36 @@
-"""Demo data: a realistic quarter of questions and approval requests in a fresh database, so that a
-newcomer sees a full weekly digest and App Home without Slack (`ospo-bot demo-data`).
-
-Questions are the real ones of tests/data/questions.jsonl and offtopic.jsonl, asked at working hours
-over the weeks, with plausible confident / top_path values (no embedding model is loaded), some 👍 / 👎
-and escalations. Approval requests go through bot.approvals.Approvals with a clock set to each moment,
-so the audit trail is the real one: submissions, then decisions after realistic delays, in time order.
-Answers quote the indexed documents when there are any (`ospo-bot kb sync` first for those figures).
-"""
+"""The demo's story: questions asked over the weeks (with votes and escalations) and approval requests
+that go through the real rules (bot.approvals) with a clock set to each moment, in time order."""
 
 from __future__ import annotations
 
-import json
 import random
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import sqlite_utils
-
 from bot import approvals as core
-from bot.store import iso, set_meta, transaction
-
-DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
-APPROVERS = ("U0OSPOLEAD", "U0OSPOREVIEW")
-TRIAGE_CHANNEL = "C0OSPOTRIAGE"
-HELP_CHANNEL = "C0ASKOSPO"
-QUIET_TOPICS = ("community/",)
-USERS = [f"U0DEMO{n:03d}" for n in range(1, 31)]
-
-# (repository, license, CLA) of the projects people contribute to; the first ones most often.
-PROJECTS = [
-    ("https://github.com/kubernetes/kubernetes", "Apache-2.0", "CNCF"),
-    ("https://github.com/pallets/flask", "BSD-3-Clause", "none"),
-    ("https://github.com/python/cpython", "PSF-2.0", "PSF"),
-    ("https://github.com/apache/kafka", "Apache-2.0", "Apache"),
-    ("https://github.com/rust-lang/rust", "MIT OR Apache-2.0", "none"),
-    ("https://github.com/nodejs/node", "MIT", "dco"),
-    ("https://github.com/numpy/numpy", "BSD-3-Clause", "none"),
-    ("https://github.com/psf/requests", "Apache-2.0", "none"),
-    ("https://github.com/prometheus/prometheus", "Apache-2.0", "dco"),
-    ("https://github.com/django/django", "BSD-3-Clause", "none"),
-]
-PROJECT_WEIGHTS = [9, 6, 4, 3, 3, 2, 2, 2, 2, 1]
-# Projects of the scripted requests below, never under a blanket approval (which would auto-approve them).
-ELSEWHERE = [
-    ("https://github.com/envoyproxy/envoy", "Apache-2.0", "CNCF"),
-    ("https://github.com/apache/airflow", "Apache-2.0", "Apache"),
-    ("https://github.com/apache/spark", "Apache-2.0", "Apache"),
-]
-CHANGES = [
-    "Fix a crash when the config file is empty.",
-    "Correct a typo in the installation guide.",
-    "Add tests for the retry logic.",
-    "Fix an off-by-one error in pagination.",
-    "Document the --timeout flag.",
-    "Fix a race in the connection pool shutdown.",
-]
-FEATURES = [
-    "Add OpenTelemetry tracing to the client.",
-    "Add a --json output mode to the CLI.",
-    "Support IPv6 addresses in the service discovery.",
-    "Add a pluggable cache backend.",
-]
-CLAS = [
-    ("https://github.com/grafana/grafana", "AGPL-3.0", "Grafana Labs CLA"),
-    ("https://github.com/elastic/elasticsearch", "Elastic-2.0", "Elastic Contributor Agreement"),
-    ("https://github.com/hashicorp/terraform", "BUSL-1.1", "HashiCorp CLA"),
-    ("https://github.com/mongodb/mongo", "SSPL-1.0", "MongoDB CLA"),
-]
-RELEASES = [
-    ("yamlint-pro", "Open-source our YAML linter.", "Apache-2.0"),
-    ("kube-cost-exporter", "Release the Prometheus exporter for cluster costs.", "Apache-2.0"),
-    ("fastjsonpath", "Publish our JSONPath library.", "MIT"),
-    ("terraform-provider-acme", "Release our Terraform provider for the ACME API.", "MPL-2.0"),
-    ("design-tokens", "Publish the design tokens of our UI kit.", "MIT"),
-]
-PERSONAL = [
-    "A recipe manager app on weekends, no company code.",
-    "A Rust crate for parsing GPX files, written in my own time.",
-    "A Home Assistant integration for my heat pump.",
-]
-EXCEPTIONS = [
-    ("https://github.com/mongodb/mongo", "SSPL", "saas", "Needed for the analytics service.", "reject"),
-    ("https://github.com/qt/qtbase", "LGPL-3.0", "distribute", "The desktop client uses Qt.", "approve"),
-    ("https://github.com/ffmpeg/ffmpeg", "LGPL-2.1", "distribute", "Video thumbnails in the app.", "approve"),
-]
-REJECTIONS = [
-    "The change includes code from our internal billing service.",
-    "This needs a release request instead: it is our own earlier code.",
-]
-QUESTIONS_FOR_INFO = [
-    "Does the patch contain anything from our internal repositories?",
-    "Which team will maintain this contribution?",
-]
-ESCALATION_ANSWERS = [
-    "Good question. That case is not in the handbook yet: file a contribute request with /ospo approve "
-    "and mention this thread, and we will look at it within two business days.",
-    "You can go ahead, as long as the code has no company-confidential parts. We'll add this to the handbook.",
-    "Please ask Legal (legal@example.com) about that one; it depends on the customer contract.",
-    "No approval needed for that; sign off your commits with your company email.",
-]
-DOWN_REASONS = ["It didn't answer my question.", "This looks out of date.", "", "Not my case: we ship to customers."]
-
-
-class DemoError(Exception):
-    """The database is not fresh, or the bundled questions are missing."""
-
-
-@dataclass
-class DemoReport:
-    start: datetime
-    end: datetime
-    weeks: int
-    questions: int = 0
-    feedback: int = 0
-    escalations: int = 0
-    answers: int = 0
-    requests: Counter = field(default_factory=Counter)  # state -> count
-    events: int = 0
-
-    @property
-    def requests_total(self) -> int:
-        return sum(self.requests.values())
+from bot.demo.cast import (
+    APPROVERS,
+    CHANGES,
+    CLAS,
+    DOWN_REASONS,
+    ELSEWHERE,
+    ESCALATION_ANSWERS,
+    EXCEPTIONS,
+    FEATURES,
+    HELP_CHANNEL,
+    PERSONAL,
+    PROJECT_WEIGHTS,
+    PROJECTS,
+    QUESTIONS_FOR_INFO,
+    QUIET_TOPICS,
+    REJECTIONS,
+    RELEASES,
+    TRIAGE_CHANNEL,
+    USERS,
+    questions,
+)
+from bot.store import iso, transaction
 
 
 class Clock:
@@ -137,63 +43,14 @@ class Clock:
         return iso(self.at)
 
 
-def _read(name: str) -> list[dict]:
-    path = DATA / name
-    if not path.is_file():
-        raise DemoError(f"{path} is missing: the demo uses the questions bundled with the tests")
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def fill(
-    db: sqlite_utils.Database,
-    policy,
-    *,
-    weeks: int = 13,
-    seed: int = 7,
-    tz: str = "UTC",
-    now: datetime | None = None,
-) -> DemoReport:
-    """Fill a database that has no questions and no requests with `weeks` weeks of activity ending at
-    `now` (the current week so far, and the weeks before it). Deterministic for a seed and a `now`."""
-    if weeks < 1:
-        raise DemoError("give at least one week")
-    busy = [t for t in ("questions", "approval_requests") if db[t].exists() and db[t].count]
-    if busy:
-        raise DemoError(
-            f"the database already has {' and '.join(busy)}: demo data goes into a fresh one "
-            "(point OSPO_DATA_DIR at an empty folder)"
-        )
-    zone = ZoneInfo(tz)
-    now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
-    today = now.astimezone(zone).date()
-    first_monday = today - timedelta(days=today.weekday()) - timedelta(weeks=weeks - 1)
-    start = datetime.combine(first_monday, time(), zone)
-    report = DemoReport(start=start, end=now, weeks=weeks)
-    rng = random.Random(seed)
-    story = Story(db, policy, rng, zone, now)
-    for index in range(weeks):
-        monday = first_monday + timedelta(weeks=index)
-        story.week_of_questions(monday, index, weeks)
-        story.week_of_requests(monday, index, weeks)
-    report.questions, report.feedback, report.escalations, report.answers = story.write_helpdesk()
-    story.run_requests()
-    report.requests = Counter(
-        dict(db.execute("SELECT state, COUNT(*) FROM approval_requests GROUP BY state").fetchall())
-    )
-    report.events = db.execute("SELECT COUNT(*) FROM approval_events").fetchone()[0]
-    with db.conn:
-        set_meta(db, "demo_data", json.dumps({"seed": seed, "weeks": weeks, "until": now.isoformat()}))
-    return report
-
-
 class Story:
     def __init__(self, db, policy, rng: random.Random, zone: ZoneInfo, now: datetime):
         self.db, self.rng, self.zone, self.now = db, rng, zone, now
         self.clock = Clock(now)
         self.approvals = core.Approvals(lambda: db, policy, clock=self.clock)
         # Nobody asks about the community pages: they show up as unused in the digest.
-        self.on_topic = [q for q in _read("questions.jsonl") if not q["expected"][0].startswith(QUIET_TOPICS)]
-        self.off_topic = _read("offtopic.jsonl")
+        self.on_topic = [q for q in questions("questions.jsonl") if not q["expected"][0].startswith(QUIET_TOPICS)]
+        self.off_topic = questions("offtopic.jsonl")
         self.docs = [r[0] for r in db.execute("SELECT path FROM documents ORDER BY path").fetchall()]
         self.chunks: dict[str, tuple[str, str]] = {}
         for path, chunk_id, content_hash in db.execute(

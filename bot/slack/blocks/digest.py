@@ -4,12 +4,12 @@ section, and about 12,000 characters of text in all (past that chat.postMessage 
 msg_blocks_too_long, a limit Slack does not document), however long the queue.
 
 Each of the top unanswered questions carries an "Answer & save to knowledge base" button
-(action_id "digest_answer", value: the representative question id).
+(ids.DIGEST_ANSWER, value: the representative question id). A digest sent late says so under its header.
 """
 
 from __future__ import annotations
 
-from slack_sdk.models.blocks import Block, DividerBlock, HeaderBlock, PlainTextObject, SectionBlock
+from slack_sdk.models.blocks import Block, DividerBlock, HeaderBlock, SectionBlock
 
 from bot.digest import (
     OLDEST_SHOWN,
@@ -28,9 +28,9 @@ from bot.digest import (
     sla_text,
     turnaround_text,
 )
-from bot.slack.blocks import MAX_BLOCKS, MAX_SECTION, button, context, escape, fit, section, to_dicts
+from bot.slack import ids
+from bot.slack.blocks.kit import MAX_BLOCKS, MAX_SECTION, button, context, escape, fit, plain, section, to_dicts
 
-ANSWER_ACTION = "digest_answer"
 ANSWER_LABEL = "Answer & save to knowledge base"
 MAX_MESSAGE_TEXT = 11_000  # all text of one message; Slack refuses a little over 12,000
 SLA_SHOWN = 5  # past-SLA requests named on the main message
@@ -42,23 +42,26 @@ THREAD_BUDGET = {"queue": 2200, "sla": 2200, "changed": 800, "unused": 800, "sta
 PREVIEW_HINT = "`ospo-bot digest --preview --week {week}` lists everything."
 
 
-def digest_text(digest: Digest) -> str:
+def digest_text(digest: Digest, late: bool = False) -> str:
     """The notification / fallback text of the digest message."""
     d = digest
     return (
         f"OSPO weekly digest {d.week.label}: {d.received_total} request(s), {d.questions} question(s), "
         f"{len(d.queue)} waiting, {len(d.overdue)} past the SLA"
-    )
+    ) + (" (late)" if late else "")
 
 
-def digest_blocks(digest: Digest) -> list[dict]:
+def digest_blocks(digest: Digest, late: bool = False) -> list[dict]:
     """The digest message: headline figures, the oldest waiting requests, the top unanswered questions
-    (each with its button); longer lists go to digest_detail_blocks, posted in its thread."""
+    (each with its button); longer lists go to digest_detail_blocks, posted in its thread. late: it was
+    not sent at its scheduled time (the bot was down), said under the header."""
     d = digest
     built: list[Block] = [
-        HeaderBlock(text=PlainTextObject(text=f"📊 OSPO weekly digest · {d.week.label}", emoji=True)),
+        HeaderBlock(text=plain(f"📊 OSPO weekly digest · {d.week.label}")),
         context(f"{d.week.span} · {escape(d.week.tz)}" + ("" if _complete(d) else " · so far, the week is not over")),
     ]
+    if late:
+        built.insert(1, late_context(d.week.label))
     if d.quiet:
         built.append(section("🌿 *A quiet week:* no new requests, questions or knowledge base changes."))
     built += [section(_approvals(d)), DividerBlock(), section(_helpdesk(d))]
@@ -70,6 +73,12 @@ def digest_blocks(digest: Digest) -> list[dict]:
             context("🧵 The whole queue, every request past the SLA and the document lists are in the thread.")
         )
     return to_dicts(built[:MAX_BLOCKS])
+
+
+def late_context(label: str) -> Block:
+    return context(
+        f":hourglass: *(late)* The digest for {label} is late: the bot was not running at its scheduled time."
+    )
 
 
 def has_details(digest: Digest) -> bool:
@@ -199,9 +208,7 @@ def _helpdesk(d: Digest) -> str:
 
 def _question(group) -> SectionBlock:
     text = fit(escape(question_line(group)), QUESTION_CHARS)
-    return SectionBlock(
-        text={"type": "mrkdwn", "text": text}, accessory=button(ANSWER_LABEL, ANSWER_ACTION, str(group.question_id))
-    )
+    return section(text, accessory=button(ANSWER_LABEL, ids.DIGEST_ANSWER, str(group.question_id)))
 
 
 def _knowledge(d: Digest) -> str:

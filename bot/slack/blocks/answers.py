@@ -1,0 +1,139 @@
+"""Answers: the quoted passage with its source, the license verdict, the buttons under an answer,
+the 👎 reason modal, /ospo help, and the DM sent when a quoted policy changes."""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import ActionsBlock, Block
+
+from bot.helpdesk import Notice, Reply
+from bot.slack import ids
+from bot.slack.blocks.kit import (
+    MAX_SECTION,
+    button,
+    context,
+    escape,
+    field,
+    fit,
+    link,
+    modal,
+    mrkdwn_from_markdown,
+    quote,
+    section,
+    text_input,
+    to_dicts,
+)
+
+APPROVAL_TOPICS = ("contributing/", "cla/", "releasing/")  # answers from these offer "Request approval"
+VERDICT_EMOJI = {"allowed": "✅", "conditions": "☑️", "review": "🟡", "forbidden": "⛔"}
+USE_LABEL = {
+    "contribute": "Contributing",
+    "distribute": "Distributed products",
+    "saas": "SaaS / hosted",
+    "internal": "Internal tools",
+}
+
+HELP = """*I answer open-source questions from the OSPO handbook, quoting it word for word.*
+• *Ask me* in a DM, mention me (`@ospo-bot …`) in a channel, or type `/ospo ask <question>`.
+  Mentions are answered in a thread; ask follow-ups in the same thread, no mention needed.
+• *Licenses:* name one ("can we use SSPL code in our SaaS?") and I start with our policy's verdict.
+• *Not sure?* I say so and show what might help. *Ask the OSPO team* sends your question to a person;
+  their reply comes back to you here.
+• *Feedback:* 👍 / 👎 on any answer tells the OSPO what to fix.
+• *Approvals:* `/ospo approve [repository URL]` asks to contribute upstream, release a project, sign a
+  CLA, get a copyright release or a license exception. `/ospo status [OSPO-42]` shows where your
+  requests stand; `/ospo cancel OSPO-42` withdraws one.
+• `/ospo help` shows this."""
+
+
+def answer_blocks(reply: Reply, *, private: bool = False) -> list[dict]:
+    answer = reply.answer
+    blocks: list[Block] = []
+    if reply.license is not None:
+        blocks += license_blocks(reply.license)
+    if answer.confident:
+        top = answer.sources[0]
+        where = f"{escape(top.title)} › {escape(top.heading)}" if top.heading else escape(top.title)
+        blocks.append(section(f"*{where}*\n{quote(mrkdwn_from_markdown(answer.quote or ''))}"))
+        reviewed = f" · last reviewed {escape(top.updated)}" if top.updated else ""
+        blocks.append(context(f"📄 From {link(top)}{reviewed}"))
+        related = answer.sources[1:]
+        if related:
+            blocks.append(context("Related: " + " · ".join(link(s) for s in related)))
+    else:
+        blocks.append(
+            section("🤔 *I'm not sure.* Nothing in the OSPO handbook clearly answers that, and I'd rather not guess.")
+        )
+        if answer.sources:
+            blocks.append(context("Might help: " + " · ".join(link(s) for s in answer.sources)))
+    if answer.degraded:
+        blocks.append(context("⚠️ Search is running in a reduced mode; answers may be less precise."))
+    qid = str(reply.question_id)
+    elements = [
+        button("👍", ids.FEEDBACK_UP, qid),
+        button("👎", ids.FEEDBACK_DOWN, qid),
+        button("Ask the OSPO team", ids.ESCALATE, qid, style=None if answer.confident else "primary"),
+    ]
+    if answer.confident and answer.sources[0].path.startswith(APPROVAL_TOPICS):
+        elements.append(button("Request approval", ids.APPROVAL_OPEN, qid))
+    if private:
+        elements.append(button("Share in channel", ids.SHARE, qid))
+    blocks.append(ActionsBlock(elements=elements))
+    return to_dicts(blocks)
+
+
+def answer_text(reply: Reply) -> str:
+    """The notification / fallback text of an answer."""
+    if reply.answer.confident:
+        return fit(escape(f"From {reply.answer.sources[0].title}: {reply.answer.quote}"), MAX_SECTION)
+    return "I'm not sure; nothing in the OSPO handbook clearly answers that."
+
+
+def license_blocks(report) -> list[Block]:
+    if report.unknown:
+        hint = f" Did you mean {', '.join(report.suggestions[:3])}?" if report.suggestions else ""
+        return [
+            section(
+                f"⚖️ *License policy:* I don't recognise that license, so treat it as not allowed "
+                f"until the OSPO reviews it.{escape(hint)}"
+            )
+        ]
+    names = ", ".join(f"{i.spdx_id} ({i.category})" for i in report.licenses)
+    lines = [f"⚖️ *License policy for {escape(report.expression)}* — {escape(names)}"]
+    for use, verdict in report.verdicts.items():
+        emoji = VERDICT_EMOJI.get(verdict.verdict, "•")
+        lines.append(f"{emoji} *{USE_LABEL.get(use, use)}:* {escape(verdict.label)}. {escape(verdict.reason)}")
+    return [section("\n".join(lines))]
+
+
+def help_blocks() -> list[dict]:
+    return to_dicts([section(HELP)])
+
+
+def feedback_thanks(vote: int) -> str:
+    return "Thanks for the 👍!" if vote > 0 else "Thanks, the OSPO will look at this answer."
+
+
+def feedback_reason_modal(question_id: int) -> dict:
+    reason = field(
+        ids.REASON_BLOCK,
+        "Tell the OSPO what was wrong or missing (optional)",
+        text_input(ids.REASON_TEXT, multiline=True, max_length=2000),
+        optional=True,
+    )
+    return modal(
+        ids.FEEDBACK_REASON, "What was wrong?", [reason], submit="Send", close="Skip", metadata=str(question_id)
+    )
+
+
+def notice_blocks(notice: Notice) -> list[dict]:
+    head = (
+        f"📝 *The policy I quoted you has changed.* You asked: _{escape(fit(notice.question, 300))}_\n"
+        f"The section of *{escape(notice.title)}* I quoted "
+    )
+    if notice.kind == "removed" or not notice.new_text:
+        return to_dicts([section(head + "was removed. Ask again, or ask the OSPO team.")])
+    return to_dicts([section(head + "now reads:\n" + quote(mrkdwn_from_markdown(fit(notice.new_text, 2500))))])
+
+
+def apology_text() -> str:
+    return "Sorry, something went wrong on my side and I could not answer. Please try again, or ask in #ospo."

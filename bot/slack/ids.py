@@ -1,0 +1,42 @@
+"""Every id the bot gives Slack and listens for: grep a constant to find both the button (or modal)
+that carries it and the listener that handles it.
+
+Buttons carry only an id as their value (a question, escalation or request id); modals carry it as
+private_metadata. The `block_id`s and inner `action_id`s below are where a modal's listener reads
+what was typed.
+"""
+
+COMMAND = "/ospo"
+
+# -- the help desk: buttons (action_id) ---------------------------------------------------------
+FEEDBACK_UP = "feedback_up"
+FEEDBACK_DOWN = "feedback_down"  # opens FEEDBACK_REASON
+ESCALATE = "escalate"  # "Ask the OSPO team"
+SHARE = "share"  # "Share in channel" under a private /ospo ask answer
+RESOLVE = "resolve"
+SAVE_KNOWLEDGE = "save_knowledge"
+DIGEST_ANSWER = "digest_answer"  # "Answer & save to knowledge base" in the digest; opens DIGEST_ANSWER_VIEW
+
+# -- the help desk: modals (callback_id) and their inputs -------------------------------------------
+FEEDBACK_REASON = "feedback_reason"
+DIGEST_ANSWER_VIEW = "digest_answer"
+REASON_BLOCK, REASON_TEXT = "reason", "text"  # the 👎 reason
+ANSWER_BLOCK, ANSWER_TEXT = "answer", "text"  # the OSPO's answer from the digest
+
+# -- approvals: buttons -------------------------------------------------------------------------
+APPROVAL_OPEN = "approval_open"  # "Request approval" under an answer: opens APPROVAL_REQUEST
+APPROVAL_TYPE = "approval_type"  # the request form's type chooser: the form is redrawn for that type
+APPROVE = "approval_approve"  # Approve, Reject, Ask for info: each button opens the modal of the same id
+REJECT = "approval_reject"
+ASK_FOR_INFO = "approval_needs_info"
+REOPEN = "approval_reopen"
+ANSWER_INFO = "approval_answer"  # the requester's "Answer" (in the DM and the reminder): opens the modal of this id
+
+# -- approvals: modals and their inputs -------------------------------------------------------------
+APPROVAL_REQUEST = "approval_request"  # the request form; each field's block_id is its name in bot.approvals
+DECISIONS = {APPROVE: "approve", REJECT: "reject", ASK_FOR_INFO: "needs_info"}  # button / modal -> action
+TYPE_BLOCK = "type"
+FIELD_VALUE = "value"  # the action_id inside each field's block (and of the decision modals' inputs)
+DECISION_BLOCK = "reason"  # the reason, conditions or answer typed in a decision or answer modal
+BLANKET_BLOCK = "blanket"
+BLANKET_OPTION = "blanket"
