@@ -159,25 +159,38 @@ def ask(question: str, as_json: bool):
 
 
 def print_answer(answer) -> None:
+    from rich.markdown import Markdown
+    from rich.padding import Padding
+
     if answer.degraded:
         err.print("[yellow]Vector search is unavailable: answering from keyword search only.[/yellow]")
     if answer.confident:
         top = answer.sources[0]
         out.print(f"[bold]{escape(top.title)}[/bold]" + (f" › {escape(top.heading)}" if top.heading else ""))
         out.print()
-        for line in answer.quote.splitlines():
-            out.print(f"  [cyan]│[/cyan] {escape(line)}")
+        if out.is_terminal:
+            out.print(Padding.indent(Markdown(answer.quote), 2), soft_wrap=False)
+        else:  # piped: the markdown as written, greppable
+            for line in answer.quote.splitlines():
+                out.print(f"  │ {escape(line)}")
         out.print()
         dated = f"  (last reviewed {top.updated})" if top.updated else ""
-        out.print(f"Source: {escape(top.location)}{dated}")
+        if answer.complete:
+            out.print(f"Source: {escape(top.location)}{dated}")
+        else:
+            out.print(f"Part of the section; read the whole section: {escape(top.location)}{dated}")
         related = answer.sources[1:]
+        if related:
+            out.print("Related:")
+            for source in related:
+                out.print(f"  • {escape(source.title)} — {escape(source.location)}")
     else:
         out.print(f"[yellow]{escape(answer.answer)}[/yellow]")
-        related = answer.sources
-    if related:
-        out.print("Related:" if answer.confident else "Might help:")
-        for source in related:
-            out.print(f"  • {escape(source.title)} — {escape(source.location)}")
+        for source in answer.candidates:
+            where = escape(source.title) + (f" › {escape(source.heading)}" if source.heading else "")
+            out.print(f"  • [bold]{where}[/bold] — {escape(source.location)}")
+            if source.line:
+                out.print(f"    [dim]{escape(source.line)}[/dim]")
 
 
 @cli.group()

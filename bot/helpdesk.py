@@ -135,6 +135,21 @@ class HelpDesk:
                 self.db["feedback"].update(existing[0], row)
             else:
                 self.db["feedback"].insert(row)
+        self._learn(question_id, user, vote)
+
+    def _learn(self, question_id: int, user: str, vote: int) -> None:
+        """👍 on a quoted section: the question becomes evidence for it; 👎: taken back."""
+        if vote < 0:
+            self.kb.learning.forget(question_id=question_id)
+            return
+        row = self.db.execute(
+            "SELECT questions.question, answers.chunk_id FROM answers "
+            "JOIN questions ON questions.id = answers.question_id WHERE answers.question_id = ?",
+            [question_id],
+        ).fetchone()
+        if row:
+            question, chunk_id = row
+            self.kb.learning.add(chunk_id.rsplit("~", 1)[0], question, question_id=question_id, user=user)
 
     # -- the human loop -------------------------------------------------------------------
     def escalate(
@@ -226,7 +241,8 @@ class HelpDesk:
             "updated": datetime.now(UTC).date().isoformat(),
         }
         body = "---\n" + "".join(f"{k}: {json.dumps(v)}\n" for k, v in front.items()) + "---\n"
-        body += f"# {title}\n\n{escalation.answer.strip()}\n"
+        asked = " ".join(escalation.question.split()).replace("--", "-")  # the question asked, as its "asked as"
+        body += f"# {title}\n\n<!-- asked as:\n- {asked}\n-->\n\n{escalation.answer.strip()}\n"
         (folder / name).write_text(body, encoding="utf-8")
         path = LEARNED_PREFIX + name
         with self.db.conn:
