@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     # keyword score (-bm25, higher is better) must reach this. BM25 depends on the corpus (the
     # public corpus needs 17.6), so it is calibrated like the cosine one: `kb eval --mode keyword
     # --offtopic`. Default from the bundled handbook; figures in README ("How well it answers").
-    keyword_confidence_threshold: float = Field(default=12.4, gt=0.0, alias="OSPO_KEYWORD_CONFIDENCE_THRESHOLD")
+    keyword_confidence_threshold: float = Field(default=12.5, gt=0.0, alias="OSPO_KEYWORD_CONFIDENCE_THRESHOLD")
     log_level: str = Field(default="WARNING", alias="OSPO_LOG_LEVEL")
 
     # Slack (needed by `ospo-bot serve` and `doctor` only)
@@ -215,7 +215,7 @@ class Settings(BaseSettings):
 EXPECTED = {
     "OSPO_CONFIDENCE_THRESHOLD": "a number from 0 to 1, default 0.48; `ospo-bot kb eval --offtopic` suggests one",
     "OSPO_KEYWORD_CONFIDENCE_THRESHOLD": (
-        "a number above 0, default 12.4; `ospo-bot kb eval --mode keyword --offtopic` suggests one"
+        "a number above 0, default 12.5; `ospo-bot kb eval --mode keyword --offtopic` suggests one"
     ),
     "PORT": "the HTTP port `ospo-bot serve` listens on, 1-65535, default 3000",
     "CHROMA_PORT": "the Chroma server's port, 1-65535, default 8000",

@@ -83,8 +83,8 @@ def test_degraded_mode_off_topic_questions_are_never_confident(handbook_kb):
     answers = [kb.ask(q.question, record=False) for q in questions]
     confident = [(a, q) for a, q in zip(answers, questions, strict=True) if a.confident]
     assert all(a.degraded for a in answers)
-    assert len(confident) / len(answers) >= 0.35  # 43% of all 219 at the calibrated 12.4
-    assert sum(a.sources[0].path in q.expected for a, q in confident) / len(confident) >= 0.90  # 94% of all 219
+    assert len(confident) / len(answers) >= 0.35  # 43% of all 219 at the calibrated 12.5
+    assert sum(a.sources[0].path in q.expected for a, q in confident) / len(confident) >= 0.90  # 92% of all 219
 
 
 def test_keyword_threshold_default_is_the_calibrated_one(handbook_kb):
