@@ -27,6 +27,8 @@ WEIGHTS: dict[str, float] = {
     "dense_top": 0.0,
     "keyword_top": 0.0,
     "margin": 0.0,
+    "words_covered": 0.0,
+    "words_unknown": 0.0,
 }
 BIAS = -6.0
 
@@ -51,6 +53,8 @@ def signals(result: SearchResult) -> dict[str, float]:
         "dense_top": float(best.dense_rank == 1),  # the dense half ranks this section first
         "keyword_top": float(best.keyword_rank == 1),  # and the keyword half
         "margin": round((top.score - runner_up) / top.score, 4) if top.score else 0.0,
+        "words_covered": round(result.words.get("covered", 0.0), 4),  # share of the question's words in the section
+        "words_unknown": round(result.words.get("unknown", 0.0), 4),  # share the knowledge base never uses
         # BM25 depends on the corpus, so it is shown but not weighed (except in degraded mode).
         "keyword": round(-best.bm25, 3) if best.bm25 is not None else 0.0,
     }

@@ -85,6 +85,7 @@ class SearchResult:
     documents: list[DocumentHit]
     degraded: bool = False  # dense search was unavailable; keyword results only
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    words: dict[str, float] = field(default_factory=dict)  # the top section's word evidence (word_evidence)
 
 
 def license_as_category(question: str) -> str:
@@ -105,13 +106,18 @@ def license_as_category(question: str) -> str:
     return question.replace(phrase, f"{category}-licensed", 1)
 
 
-def keyword_query(text: str) -> str | None:
-    """An FTS5 query: every meaningful word of the text, quoted, OR-ed (BM25 ranks them)."""
+def content_words(text: str) -> list[str]:
+    """The meaningful words of a question, in order, once each."""
     words = []
     for word in _TOKEN.findall(text.lower()):
         if word not in STOPWORDS and word not in words and (len(word) > 1 or word.isdigit()):
             words.append(word)
-    return " OR ".join(f'"{w}"' for w in words) or None
+    return words
+
+
+def keyword_query(text: str) -> str | None:
+    """An FTS5 query: every meaningful word of the text, quoted, OR-ed (BM25 ranks them)."""
+    return " OR ".join(f'"{w}"' for w in content_words(text)) or None
 
 
 class Retriever:
@@ -175,7 +181,32 @@ class Retriever:
         sections = self._sections(dense_hits, keyword_hits)
         documents = rollup(sections)[:k]
         timings["fuse"] = time.perf_counter() - started
-        return SearchResult(question, documents, degraded, timings)
+        words = self.word_evidence(question, documents[0].best) if documents else {}
+        return SearchResult(question, documents, degraded, timings, words)
+
+    def word_evidence(self, question: str, section: SectionHit) -> dict[str, float]:
+        """How much of the question the section's own words cover (its text, heading and phrasings,
+        stemmed as the keyword index stems), and how much of it the whole knowledge base never uses:
+        a question about something the handbook lacks ("copilot") often still lands near a section."""
+        words = content_words(question)
+        if not words:
+            return {"covered": 0.0, "unknown": 0.0}
+        covered = unknown = 0
+        for word in words:
+            query = f'"{word}"'
+            anywhere = self.index.db.execute(
+                "SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT 1", [query]
+            ).fetchone()
+            if not anywhere:
+                unknown += 1
+                continue
+            here = self.index.db.execute(
+                "SELECT 1 FROM chunks_fts JOIN chunks ON chunks.rowid = chunks_fts.rowid "
+                "WHERE chunks_fts MATCH ? AND chunks.path = ? AND chunks.anchor = ? LIMIT 1",
+                [query, section.path, section.anchor],
+            ).fetchone()
+            covered += bool(here)
+        return {"covered": covered / len(words), "unknown": unknown / len(words)}
 
     def _sections(self, dense_hits, keyword_hits) -> list[SectionHit]:
         """Chunk hits -> sections, each ranked in each half by its best chunk, then fused."""
