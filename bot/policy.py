@@ -11,6 +11,7 @@ becomes a verdict, in bot/licenses.py.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,10 +19,12 @@ from typing import Any
 
 import yaml
 
-from bot.spdx import SPECIAL_IDS, norm, tables
+from bot.spdx import DEPRECATED_WITH, SPECIAL_IDS, DataSource, norm, tables
 
 VERDICTS = ("allowed", "conditions", "review", "forbidden")  # most to least favourable
 UNKNOWN = "unknown"
+# A `linking` exception turns a license of the first category into the second (policy.yaml, exceptions).
+LINKING_RELAXES = {"strong-copyleft": "weak-copyleft"}
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,23 @@ class LicenseRule:
     category: str
     name: str | None = None
     rules: dict[str, Rule] = field(default_factory=dict)
+    reference_note: str | None = None  # why we are less strict than an independent reference; always shown
+
+
+# What a `WITH` exception does to the verdict of the license it is attached to (see policy.yaml).
+EXCEPTION_EFFECTS = {
+    "linking": "code that links to or uses the component is not covered: strong copyleft counts as weak copyleft",
+    "output": "only the tool's output (generated scripts, parsers, embedded fonts) is free; the license applies",
+    "none": "a permission that changes none of our verdicts; the license applies",
+    "restricts": "adds restrictions: the stricter of the license and the exception applies",
+}
+
+
+@dataclass(frozen=True)
+class ExceptionRule:
+    spdx_id: str
+    effect: str  # one of EXCEPTION_EFFECTS
+    reason: str
 
 
 @dataclass
@@ -58,12 +78,29 @@ class Policy:
     preapproved_clas: list[dict[str, str]]
     auto_approve: dict[str, Any]
     sla: dict[str, int]
+    exceptions: dict[str, ExceptionRule] = field(default_factory=dict)
+    version: str | None = None
+    updated: str | None = None  # the date the policy was last changed (ISO)
+    # check() results by (text, use): a dependency list repeats a few dozen licenses thousands of times.
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def rule(self, spdx_id: str, category: str, use: str) -> Rule:
         override = self.licenses.get(spdx_id)
         if override and use in override.rules:
             return override.rules[use]
         return self.categories[category].rules[use]
+
+    def source(self) -> DataSource:
+        """This policy as a data source: which file, which version, last changed when."""
+        version = f"{self.path.name} version {self.version}" if self.version else self.path.name
+        return DataSource("policy", "Our license policy", version, self.updated, str(self.path))
+
+    def rule_path(self, spdx_id: str, category: str, use: str) -> str:
+        """Where in policy.yaml the rule that rule() returns is written."""
+        override = self.licenses.get(spdx_id)
+        if override and use in override.rules:
+            return f"licenses.{spdx_id}.{use}"
+        return f"categories.{category}.{use}"
 
 
 
@@ -98,7 +135,7 @@ def load_policy(path: str | Path) -> Policy:
 
     def rules(entry: dict, where: str, required: bool) -> dict[str, Rule]:
         found = {}
-        for key in sorted(set(entry) - {"description", "examples", "category", "name"}):
+        for key in sorted(set(entry) - {"description", "examples", "category", "name", "reference_note"}):
             if key not in uses:
                 fail(f"{where}.{key}", f"unknown use (uses are: {', '.join(uses)})")
         for u in uses:
@@ -137,6 +174,8 @@ def load_policy(path: str | Path) -> Policy:
     for spdx_id, entry in (data.get("licenses") or {}).items():
         where = f"licenses.{spdx_id}"
         canonical = t.ids.get(str(spdx_id).lower()) or (spdx_id if str(spdx_id).startswith("LicenseRef-") else None)
+        if canonical in DEPRECATED_WITH:
+            fail(where, f"deprecated; it means {DEPRECATED_WITH[canonical]}: decide on those ids instead")
         if canonical is None:
             hint = difflib.get_close_matches(str(spdx_id).lower(), t.ids, 1)
             fail(
@@ -146,7 +185,22 @@ def load_policy(path: str | Path) -> Policy:
         category = need(entry, "category", where, str)
         if category not in categories:
             fail(f"{where}.category", f"{category!r} is not a category")
-        licenses[canonical] = LicenseRule(canonical, category, entry.get("name"), rules(entry, where, False))
+        note = entry.get("reference_note")
+        if note is not None and not isinstance(note, str):
+            fail(f"{where}.reference_note", "expected str")
+        rules_ = rules(entry, where, False)
+        licenses[canonical] = LicenseRule(canonical, category, entry.get("name"), rules_, note and note.strip())
+
+    exceptions = {}
+    for spdx_id, entry in (data.get("exceptions") or {}).items():
+        where = f"exceptions.{spdx_id}"
+        canonical = t.ids.get(str(spdx_id).lower())
+        if canonical is None or not (canonical in t.exceptions or canonical.startswith("LicenseRef-")):
+            fail(where, "not a known SPDX exception id (or a LicenseRef- that acts as one)")
+        effect = need(entry, "effect", where, str)
+        if effect not in EXCEPTION_EFFECTS:
+            fail(f"{where}.effect", f"{effect!r} is not one of {', '.join(EXCEPTION_EFFECTS)}")
+        exceptions[canonical] = ExceptionRule(canonical, effect, need(entry, "reason", where, str).strip())
 
     aliases, seen = {}, {}
     for alias, target in (data.get("aliases") or {}).items():
@@ -175,6 +229,9 @@ def load_policy(path: str | Path) -> Policy:
         if not isinstance(value, int) or value < 0:
             fail(f"sla.{key}", "expected a whole number of business days")
 
+    updated = data.get("updated")
+    if updated is not None and not isinstance(updated, dt.date):
+        fail("updated", "expected a date such as 2026-11-30")
     return Policy(
         path,
         dict(uses),
@@ -186,6 +243,9 @@ def load_policy(path: str | Path) -> Policy:
         [dict(c) for c in clas],
         dict(auto),
         dict(sla),
+        exceptions,
+        str(data["version"]) if data.get("version") is not None else None,
+        updated.isoformat() if updated else None,
     )
 
 

@@ -113,10 +113,12 @@ CASES = [
         PERMISSIVE,
     ),
     (
+        # Issue 12: a linking exception makes the GPL weak copyleft, as the deprecated id
+        # GPL-2.0-with-classpath-exception always did (this case said STRONG before).
         "GPL-2.0 WITH Classpath-exception-2.0",
         "GPL-2.0-only WITH Classpath-exception-2.0",
         ["strong-copyleft", "weak-copyleft"],
-        STRONG,
+        WEAK,
     ),
     (
         "Apache-2.0 WITH Commons-Clause",
