@@ -69,6 +69,9 @@ SCANCODE_KINDS = {
 }
 
 
+NAMES = {"scancode": "ScanCode", "osadl": "OSADL", "blueoak": "Blue Oak"}
+
+
 @dataclass(frozen=True)
 class Label:
     """What one reference says about one license."""
@@ -76,6 +79,9 @@ class Label:
     source: str  # scancode, osadl, blueoak
     says: str  # in the reference's own words: "Copyleft Limited", "copyleft", "Lead"
     kind: str  # one of KINDS, or "unclear" (OSADL: compatibility uncertain)
+
+    def text(self) -> str:
+        return f"{NAMES[self.source]}: {self.says}"
 
 
 # ------------------------------------------------------------------------------- the data
@@ -214,7 +220,6 @@ def markdown(policy: Any = None) -> str:
     everything = compare(policy)
     rows = [r for r in everything if r.disagrees]
     refs = sources()
-    names = {"scancode": "ScanCode", "osadl": "OSADL", "blueoak": "Blue Oak"}
     lines = [
         "# Where our license policy and the independent references disagree",
         "",
@@ -238,7 +243,7 @@ def markdown(policy: Any = None) -> str:
     for r in rows:
         said = {label.source: label.says for label in r.labels}
         verdicts = sorted({s for s in r.status.values() if s != "agrees"})
-        cells = [r.license, r.category, r.distribute, *(said.get(k, "") for k in names), ", ".join(verdicts)]
+        cells = [r.license, r.category, r.distribute, *(said.get(k, "") for k in NAMES), ", ".join(verdicts)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
