@@ -203,7 +203,7 @@ def _weak_copyleft_note(direction: Direction, report: licenses.LicenseReport) ->
 
 def compatibility(inbound: str, outbound: str, policy: licenses.Policy | None = None) -> Compatibility:
     """May code under `inbound` be included in a work distributed under `outbound`?"""
-    policy = policy or licenses._default_policy()
+    policy = policy or licenses.default_policy()
     first, second = licenses.check(inbound, policy), licenses.check(outbound, policy)
     direction = _direction(first, second, policy)
     reason = direction.reason + _weak_copyleft_note(direction, first)
@@ -223,7 +223,7 @@ def compatibility(inbound: str, outbound: str, policy: licenses.Policy | None = 
 def combination(a: str, b: str, policy: licenses.Policy | None = None) -> Compatibility:
     """Can code under `a` and `b` be combined in one work, and under which of the two? Both directions,
     the one that works first."""
-    policy = policy or licenses._default_policy()
+    policy = policy or licenses.default_policy()
     first, second = licenses.check(a, policy), licenses.check(b, policy)
     ways = sorted(
         [(_direction(first, second, policy), first), (_direction(second, first, policy), second)],
@@ -267,7 +267,7 @@ _USES = re.compile(
 
 def find_in_text(text: str, policy: licenses.Policy | None = None) -> Compatibility | None:
     """The compatibility answer for a question that names two different licenses, or None."""
-    policy = policy or licenses._default_policy()
+    policy = policy or licenses.default_policy()
     named = licenses.find_all_in_text(text, policy)
     if len(named) < 2:
         return None

@@ -6,7 +6,7 @@
 
 One verdict per license whatever its spelling: SPDX ids in any case or spacing, deprecated ids
 (including "GPL-2.0-with-classpath-exception", read as its `WITH` form), SPDX names, ScanCode keys
-and the aliases in policy.yaml. `WITH` exceptions follow the written rule in policy.yaml
+and the aliases in policy.yaml (bot/spelling.py). `WITH` exceptions follow the written rule in policy.yaml
 (`exceptions`). Every verdict says which rule of the policy decided it and where the license's
 category comes from. The policy itself lives in knowledge/policy.yaml (read by bot/policy.py);
 license data (ids, names, ScanCode categories) comes from bot/spdx.py.
@@ -14,14 +14,13 @@ license data (ids, names, ScanCode categories) comes from bot/spdx.py.
 
 from __future__ import annotations
 
-import difflib
 import functools
-import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from license_expression import OR, LicenseSymbol, LicenseWithExceptionSymbol
 
+from bot import spelling
 from bot.policy import (  # noqa: F401 - re-exported: callers import the policy from here too
     LINKING_RELAXES,
     UNKNOWN,
@@ -34,8 +33,7 @@ from bot.policy import (  # noqa: F401 - re-exported: callers import the policy 
     default_policy_path,
     load_policy,
 )
-from bot.spdx import DEPRECATED_WITH, SPECIAL_IDS, DataSource, is_spdx_exception, spdx_entry, tables
-from bot.spdx import norm as _norm
+from bot.spdx import SPECIAL_IDS, DataSource, is_spdx_exception, spdx_entry, tables
 from bot.spdx import sources as _data_sources
 
 
@@ -114,104 +112,6 @@ class LicenseReport:
         return data
 
 
-# ---------------------------------------------------------------- what people type -> SPDX
-
-# Families whose short name plus a bare version people type ("epl 1", "cc by sa 3", "gpl v2").
-_FAMILIES = {
-    "gpl", "lgpl", "agpl", "fdl", "gfdl", "mpl", "epl", "eupl", "cddl", "cpl", "osl", "afl", "apache",
-    "artistic", "ofl", "lppl", "apsl", "cecill", "cc by", "cc by sa", "cc by nd", "cc by nc", "cc by nc sa",
-    "cc by nc nd", "zpl", "npl", "rpl", "qpl", "ms pl", "ms rl",
-}  # fmt: skip
-_FAMILY_VERSION = re.compile(r"^(?P<family>[a-z][a-z ]*?)\s*v?(?P<version>\d+(?:\.\d+)*)(?P<later>\+| or later)?$")
-
-
-def _spellings(key: str):
-    """'epl 1' -> 'epl 1', 'epl 1 only', 'epl 1.0', 'epl 1.0 only' (a normalised key, then variants)."""
-    yield key
-    m = _FAMILY_VERSION.match(key)
-    if not m or m["family"] not in _FAMILIES:
-        return
-    family, version = m["family"], m["version"]
-    suffixes = (" or later", "+") if m["later"] else ("", " only")
-    for v in (version, f"{version}.0") if "." not in version else (version,):
-        for suffix in suffixes:
-            yield f"{family} {v}{suffix}"
-
-
-def _lookup(text: str, policy: Policy) -> str | None:
-    """One license as typed -> SPDX id, a `WITH` expression for a deprecated id that stands for one,
-    NONE/NOASSERTION, or None if unrecognised."""
-    t, low = tables(), text.strip().lower()
-    own = _own_ids(policy)
-    found = own.get(low) or t.ids.get(low)
-    if not found:
-        for key in _spellings(_norm(text)):
-            if found := policy.aliases.get(key) or t.norm_ids.get(key) or t.names.get(key):
-                break
-    found = found or t.scancode_keys.get(low)
-    return DEPRECATED_WITH.get(found, found) if found else None
-
-
-def _own_ids(policy: Policy) -> dict[str, str]:
-    """Lower-case ids the policy itself names (custom LicenseRef-..., NONE, NOASSERTION)."""
-    if "own_ids" not in policy.cache:
-        policy.cache["own_ids"] = {k.lower(): k for k in (*policy.licenses, *SPECIAL_IDS)}
-    return policy.cache["own_ids"]
-
-
-def _exception_for(text: str, base: str | None) -> str | None:
-    """'autoconf exception' after GPL-2.0-only -> Autoconf-exception-2.0: the SPDX exception whose
-    name starts with what was typed, of the base license's major version when there are several."""
-    key = _norm(text)
-    if not key:
-        return None
-    t = tables()
-    versioned = re.compile(rf"^{re.escape(key)}(?: exception)? (\d+)(?:\.\d+)*$")
-    found = {e: m.group(1) for e in t.exceptions if (m := versioned.match(_norm(e)))}
-    if len(found) > 1 and base and (major := re.search(r"-(\d+)\.", base)):
-        found = {e: v for e, v in found.items() if v == major.group(1)}
-    return next(iter(found)) if len(found) == 1 else None
-
-
-_OPERATOR = re.compile(r"(\(|\)|\s+(?:and|or|with)\s+|\s*/\s*)", re.IGNORECASE)
-
-
-def _to_spdx(text: str, policy: Policy) -> str:
-    """Map each operand of an expression through _lookup; unknown operands stay as typed."""
-    if whole := _lookup(text, policy):
-        return whole
-    text = re.sub(r"\s+or[\s-]+later\b", "+", text, flags=re.IGNORECASE)  # "GPL 2 or later"
-    if whole := _lookup(text, policy):
-        return whole
-    out: list[str] = []
-    previous = None
-    for piece in _OPERATOR.split(text):
-        op = piece.strip().upper()
-        if op in ("(", ")"):
-            out.append(op)
-        elif op in ("AND", "OR", "WITH", "/"):
-            out.append(" OR " if op == "/" else f" {op} ")
-        elif piece.strip():
-            after_with = bool(out) and out[-1] == " WITH "
-            found = _lookup(piece, policy) or (_exception_for(piece, previous) if after_with else None)
-            out.append(found or piece.strip())
-            previous = found
-    return "".join(out)
-
-
-def _suggest(text: str, policy: Policy, limit: int = 5) -> list[str]:
-    t = tables()
-    candidates = {**t.names, **t.ids, **policy.aliases}
-    text = text[:100]
-    matches = [
-        m
-        for q in dict.fromkeys((text.strip().lower(), _norm(text)))
-        if q
-        for m in difflib.get_close_matches(q, candidates, 10, 0.6)
-    ]
-    return list(dict.fromkeys(candidates[m] for m in matches))[:limit]
-
-
 def _leaves(node: Any):
     if isinstance(node, LicenseWithExceptionSymbol):
         yield node.license_symbol
@@ -262,8 +162,12 @@ def _info(spdx_id: str, policy: Policy) -> LicenseInfo:
 
 
 @functools.lru_cache(maxsize=1)
-def _default_policy() -> Policy:
+def default_policy() -> Policy:
+    """knowledge/policy.yaml, read once per process."""
     return load_policy(default_policy_path())
+
+
+_default_policy = default_policy
 
 
 def resolve(text: str, policy: Policy | None = None) -> Resolution:
@@ -274,17 +178,17 @@ def resolve(text: str, policy: Policy | None = None) -> Resolution:
     tree = None
     if text.strip():
         try:
-            tree = t.licensing.parse(_to_spdx(text, policy))
+            tree = t.licensing.parse(spelling.to_spdx(text, policy))
         except Exception:  # noqa: BLE001 - the parser raises many types (even IndexError)
             tree = None
     if tree is None:
         unresolved = [text.strip()] if text.strip() else []
-        return Resolution(text, None, [], True, unresolved, _suggest(text, policy) if unresolved else [])
+        return Resolution(text, None, [], True, unresolved, spelling.suggest(text, policy) if unresolved else [])
     keys = list(dict.fromkeys(sym.key for sym in _leaves(tree)))
-    own = _own_ids(policy)
+    own = spelling.own_ids(policy)
     unresolved = [k for k in keys if k.lower() not in own and k.lower() not in t.ids]
     infos = [_info(k, policy) for k in keys if k not in unresolved]
-    suggestions = list(dict.fromkeys(s for k in unresolved for s in _suggest(k, policy)))[:5]
+    suggestions = list(dict.fromkeys(s for k in unresolved for s in spelling.suggest(k, policy)))[:5]
     # An SPDX exception we have not classified only adds permissions: it makes nothing unknown.
     unknown = bool(unresolved) or any(i.category == UNKNOWN and not i.is_exception for i in infos)
     expression = None if unresolved else str(tree)
@@ -437,16 +341,6 @@ def sources(policy: Policy | None = None) -> tuple[DataSource, ...]:
 
 # ------------------------------------------------------------ licenses named in a question
 
-_WORD = re.compile(r"[a-z0-9][a-z0-9.+-]*[a-z0-9+]|[a-z0-9]", re.IGNORECASE)
-_NO_LICENSE = re.compile(r"\b(no|without a|without any|missing) licen[cs]e\b|\bunlicensed\b", re.IGNORECASE)
-# One word names a license in a question only if it is a license nickname or carries a version
-# ("gplv3", "bsd-3"); "python", "json", "openssl" or "apache" alone usually mean something else.
-_LICENSE_WORDS = {
-    "gpl", "lgpl", "agpl", "sspl", "busl", "bsl", "mpl", "epl", "eupl", "cddl", "cc0", "unlicense", "wtfpl",
-    "bsd", "isc", "0bsd", "ofl", "osl",
-}  # fmt: skip
-
-
 def find_in_text(text: str, policy: Policy | None = None) -> LicenseReport | None:
     """The policy report for the first license a free-text question names ("can I use SSPL code
     in our SaaS?"), or None when it names none. Longest phrase wins ("apache 2" over "apache")."""
@@ -457,9 +351,9 @@ def find_in_text(text: str, policy: Policy | None = None) -> LicenseReport | Non
 def find_phrase_in_text(text: str, policy: Policy | None = None) -> tuple[str, LicenseReport] | None:
     """(the words that name a license, its report) for the first license named in text."""
     policy = policy or _default_policy()
-    if match := _NO_LICENSE.search(text):
+    if match := spelling.NO_LICENSE.search(text):
         return match.group(0), check("no license", policy)
-    found = list(_mentions(text, policy))
+    found = list(spelling.mentions(text, policy))
     # "MIT" alone counts only when nothing else is named: it is also a university.
     for phrase, spdx in [m for m in found if m[0] != "MIT"] + [m for m in found if m[0] == "MIT"]:
         return phrase, check(spdx, policy)
@@ -471,34 +365,7 @@ def find_all_in_text(text: str, policy: Policy | None = None) -> list[tuple[str,
     GPL code together?" -> MPL-2.0, then GPL-3.0-or-later. "No license" is not counted."""
     policy = policy or _default_policy()
     found: dict[str, tuple[str, LicenseReport]] = {}
-    for phrase, spdx in _mentions(text, policy):
+    for phrase, spdx in spelling.mentions(text, policy):
         report = check(spdx, policy)
         found.setdefault(report.expression or spdx, (phrase, report))
     return list(found.values())
-
-
-def _mentions(text: str, policy: Policy):
-    """(phrase, SPDX id or expression) for each license named in text, longest phrase first at each
-    place, in order of appearance. "MIT" counts in capitals only, as the word "MIT"."""
-    words = _WORD.findall(text)
-    start = 0
-    while start < len(words):
-        for size in (4, 3, 2, 1):
-            if size > len(words) - start:
-                continue
-            phrase = " ".join(words[start : start + size])
-            if phrase == "MIT":
-                yield phrase, "MIT"
-                start += size
-                break
-            key = _norm(phrase)
-            named = re.search(r"licen[cs]e", phrase, re.IGNORECASE)
-            if " " not in key and key not in _LICENSE_WORDS and not named and not re.search(r"[\d-]", key):
-                continue
-            spdx = _lookup(phrase, policy)
-            if spdx and spdx not in SPECIAL_IDS:
-                yield phrase, spdx
-                start += size
-                break
-        else:
-            start += 1

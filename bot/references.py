@@ -209,7 +209,7 @@ def compare(policy: Any = None) -> list[Comparison]:
         verdict = report.verdicts["distribute"]
         found = labels(report.expression or license_id)
         status = {label.source: _status(label.kind, verdict.category, verdict.verdict) for label in found}
-        override = (policy or licenses._default_policy()).licenses.get(verdict.decided_by or "")
+        override = (policy or licenses.default_policy()).licenses.get(verdict.decided_by or "")
         note = override.reference_note if override else None
         rows.append(Comparison(license_id, verdict.category, verdict.verdict, found, status, note))
     return rows
