@@ -70,14 +70,15 @@ def main() -> None:
     kb.ensure_fresh()
     sets = {}
     for part in ("tune", "heldout", "blind"):
-        answerable = SETS / f"{corpus}-{part}.jsonl"
-        offtopic = SETS / f"{corpus}-offtopic-{part}.jsonl"
-        if answerable.exists():
-            sets[part] = collect(
-                kb,
-                read_questions(answerable),
-                read_questions(offtopic, need_expected=False) if offtopic.exists() else [],
-            )
+        # tune: the tuning half and the blind-written tuning set (-tune-blind); never the others.
+        answerable = [q for f in sorted(SETS.glob(f"{corpus}-{part}*.jsonl")) for q in read_questions(f)]
+        offtopic = [
+            q
+            for f in sorted(SETS.glob(f"{corpus}-offtopic-{part}*.jsonl"))
+            for q in read_questions(f, need_expected=False)
+        ]
+        if answerable:
+            sets[part] = collect(kb, answerable, offtopic)
     x, y, _ = sets["tune"]
     best = None
     for c in (0.01, 0.1, 1.0, 10.0, 100.0):

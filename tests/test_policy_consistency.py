@@ -53,7 +53,8 @@ def read(rel: str) -> str:
 def split_page(text: str) -> tuple[dict, str]:
     m = re.match(r"---\n(.*?)\n---\n(.*)", text, re.DOTALL)
     assert m, "missing YAML front matter"
-    return yaml.safe_load(m.group(1)), m.group(2)
+    body = re.sub(r"<!--.*?-->\s*", "", m.group(2), flags=re.DOTALL)  # "asked as" blocks: search hints, not text
+    return yaml.safe_load(m.group(1)), body
 
 
 def in_short_lines(text: str) -> list[tuple[str, dict[str, str]]]:

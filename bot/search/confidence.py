@@ -18,19 +18,20 @@ from dataclasses import dataclass
 
 from bot.search.retrieve import SearchResult
 
-# Fitted by bench/confidence.py on tests/data/questions/handbook-tune.jsonl and
-# handbook-offtopic-tune.jsonl (see README, "Confidence"). Signals are on their natural scales.
+# Fitted by bench/confidence.py on the handbook's tuning questions only (tests/data/questions/
+# handbook-tune*.jsonl and handbook-offtopic-tune*.jsonl; README, "Confidence"). Signals are on their
+# natural scales: cosines 0-1, shares 0-1, flags 0 or 1.
 WEIGHTS: dict[str, float] = {
-    "similarity": 12.0,
-    "text_similarity": 0.0,
-    "asked_similarity": 0.0,
-    "dense_top": 0.0,
-    "keyword_top": 0.0,
-    "margin": 0.0,
-    "words_covered": 0.0,
-    "words_unknown": 0.0,
+    "similarity": 8.326,
+    "text_similarity": 1.249,
+    "asked_similarity": 0.884,
+    "dense_top": 0.091,
+    "keyword_top": 0.215,
+    "margin": 9.411,
+    "words_covered": 3.726,
+    "words_unknown": -3.624,
 }
-BIAS = -6.0
+BIAS = -8.337
 
 
 @dataclass(frozen=True)
