@@ -22,16 +22,16 @@ from bot.search.retrieve import SearchResult
 # handbook-tune*.jsonl and handbook-offtopic-tune*.jsonl; README, "Confidence"). Signals are on their
 # natural scales: cosines 0-1, shares 0-1, flags 0 or 1.
 WEIGHTS: dict[str, float] = {
-    "similarity": 8.326,
-    "text_similarity": 1.249,
-    "asked_similarity": 0.884,
-    "dense_top": 0.091,
-    "keyword_top": 0.215,
-    "margin": 9.411,
-    "words_covered": 3.726,
-    "words_unknown": -3.624,
+    "similarity": 8.762,
+    "text_similarity": 0.714,
+    "asked_similarity": 0.555,
+    "dense_top": -0.088,
+    "keyword_top": 0.422,
+    "margin": 10.381,
+    "words_covered": 3.595,
+    "words_unknown": -4.105,
 }
-BIAS = -8.337
+BIAS = -8.155
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from bot.store import ThreadLocalDB, get_meta, now, set_meta, transaction
 log = logging.getLogger(__name__)
 
 # Bump when chunking or the embedded text changes, so every file is read again.
-INDEX_FORMAT = "5"
+INDEX_FORMAT = "6"
 COLLECTION = "ospo_knowledge"
 LEARNED_PREFIX = "learned/"
 EMBED_BATCH = 64

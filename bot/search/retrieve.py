@@ -181,7 +181,9 @@ class Retriever:
         sections = self._sections(dense_hits, keyword_hits)
         documents = rollup(sections)[:k]
         timings["fuse"] = time.perf_counter() - started
+        started = time.perf_counter()
         words = self.word_evidence(question, documents[0].best) if documents else {}
+        timings["words"] = time.perf_counter() - started
         return SearchResult(question, documents, degraded, timings, words)
 
     def word_evidence(self, question: str, section: SectionHit) -> dict[str, float]:
