@@ -24,7 +24,7 @@ from bot.config import load_settings  # noqa: E402
 from bot.search.evaluate import read_questions  # noqa: E402
 from bot.search.knowledge_base import KnowledgeBase  # noqa: E402
 
-STAGES = ("embed", "dense", "keyword", "fuse", "total")
+STAGES = ("embed", "dense", "keyword", "fuse", "words", "total")
 
 
 def measure(kb: KnowledgeBase, questions: list[str], rounds: int) -> dict[str, list[float]]:
@@ -76,7 +76,7 @@ def report(title: str, timings: dict[str, list[float]], chunks: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--questions", default="bench/ospo_public_questions.jsonl")
+    parser.add_argument("--questions", default="tests/data/questions/public-heldout.jsonl")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--chunks", type=int, default=10_000, help="replicate to about this many (0: skip)")
     args = parser.parse_args()

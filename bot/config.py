@@ -41,14 +41,15 @@ class Settings(BaseSettings):
     embedding_model: str = Field(default_factory=default_embedding_model, alias="OSPO_EMBEDDING_MODEL")
     chroma_host: str | None = Field(default=None, alias="CHROMA_HOST")
     chroma_port: int = Field(default=8000, ge=1, le=65535, alias="CHROMA_PORT")
-    # Cosine similarity of the best passage below which the bot says it does not know.
-    # The default is calibrated by `ospo-bot kb eval --offtopic` (see README).
-    confidence_threshold: float = Field(default=0.48, ge=0.0, le=1.0, alias="OSPO_CONFIDENCE_THRESHOLD")
+    # The probability (bot/search/confidence.py) that the quoted section answers the question, below
+    # which the bot says it is not sure. `ospo-bot kb eval --offtopic` shows precision and coverage per
+    # threshold for your own knowledge base (see README, "Confidence").
+    confidence_threshold: float = Field(default=0.85, ge=0.0, le=1.0, alias="OSPO_CONFIDENCE_THRESHOLD")
     # Without dense search (Chroma unreachable) only keyword evidence is left: the best passage's
     # keyword score (-bm25, higher is better) must reach this. BM25 depends on the corpus (the
     # public corpus needs 17.6), so it is calibrated like the cosine one: `kb eval --mode keyword
     # --offtopic`. Default from the bundled handbook; figures in README ("How well it answers").
-    keyword_confidence_threshold: float = Field(default=12.4, gt=0.0, alias="OSPO_KEYWORD_CONFIDENCE_THRESHOLD")
+    keyword_confidence_threshold: float = Field(default=21.3, gt=0.0, alias="OSPO_KEYWORD_CONFIDENCE_THRESHOLD")
     log_level: str = Field(default="WARNING", alias="OSPO_LOG_LEVEL")
 
     # Slack (needed by `ospo-bot serve` and `doctor` only)
@@ -213,9 +214,10 @@ class Settings(BaseSettings):
 # What a variable holds, added to pydantic's words ("Input should be a valid number") when its
 # value is rejected; variables with their own validators say it in the validator's message.
 EXPECTED = {
-    "OSPO_CONFIDENCE_THRESHOLD": "a number from 0 to 1, default 0.48; `ospo-bot kb eval --offtopic` suggests one",
+    "OSPO_CONFIDENCE_THRESHOLD": "a probability from 0 to 1, default 0.85; `ospo-bot kb eval --offtopic` shows "
+    "precision and coverage per threshold",
     "OSPO_KEYWORD_CONFIDENCE_THRESHOLD": (
-        "a number above 0, default 12.4; `ospo-bot kb eval --mode keyword --offtopic` suggests one"
+        "a number above 0, default 21.3; `ospo-bot kb eval --mode keyword --offtopic` suggests one"
     ),
     "PORT": "the HTTP port `ospo-bot serve` listens on, 1-65535, default 3000",
     "CHROMA_PORT": "the Chroma server's port, 1-65535, default 8000",

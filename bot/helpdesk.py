@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot import claims, licenses
+from bot import claims, compatibility, licenses
+from bot.compatibility import Compatibility
 from bot.search.answer import Answer
 from bot.search.index import LEARNED_PREFIX, SyncReport
 from bot.search.knowledge_base import KnowledgeBase
@@ -31,6 +32,7 @@ class Reply:
     question_id: int
     answer: Answer
     license: licenses.LicenseReport | None  # the policy verdict when the question names a license
+    compatibility: Compatibility | None = None  # when it names two: may one go into the other (OSADL)
 
 
 @dataclass
@@ -102,9 +104,10 @@ class HelpDesk:
                     )
         try:
             report = licenses.find_in_text(answer.question, self.policy)
+            together = compatibility.find_in_text(answer.question, self.policy)
         except ValueError:  # a broken policy file must not cost the user the answer
-            report = None
-        return Reply(question_id, answer, report)
+            report, together = None, None
+        return Reply(question_id, answer, report, together)
 
     def delivered(self, question_id: int, channel: str, ts: str) -> None:
         """Where the answer was posted (for escalations and follow-ups)."""
@@ -158,6 +161,21 @@ class HelpDesk:
                 self.db["feedback"].update(existing[0], row)
             else:
                 self.db["feedback"].insert(row)
+        self._learn(question_id, user, vote)
+
+    def _learn(self, question_id: int, user: str, vote: int) -> None:
+        """👍 on a quoted section: the question becomes evidence for it; 👎: taken back."""
+        if vote < 0:
+            self.kb.learning.forget(question_id=question_id)
+            return
+        row = self.db.execute(
+            "SELECT questions.question, answers.chunk_id FROM answers "
+            "JOIN questions ON questions.id = answers.question_id WHERE answers.question_id = ?",
+            [question_id],
+        ).fetchone()
+        if row:
+            question, chunk_id = row
+            self.kb.learning.add(chunk_id.rsplit("~", 1)[0], question, question_id=question_id, user=user)
 
     # -- the human loop -------------------------------------------------------------------
     def escalate(
@@ -250,7 +268,8 @@ class HelpDesk:
             "updated": datetime.now(UTC).date().isoformat(),
         }
         body = "---\n" + "".join(f"{k}: {json.dumps(v)}\n" for k, v in front.items()) + "---\n"
-        body += f"# {title}\n\n{escalation.answer.strip()}\n"
+        asked = " ".join(escalation.question.split()).replace("--", "-")  # the question asked, as its "asked as"
+        body += f"# {title}\n\n<!-- asked as:\n- {asked}\n-->\n\n{escalation.answer.strip()}\n"
         (folder / name).write_text(body, encoding="utf-8")
         path = LEARNED_PREFIX + name
         with self.db.conn:

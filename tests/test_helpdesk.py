@@ -65,6 +65,15 @@ def test_license_named_in_question_gets_the_policy(make_kb, small_kb_dir):
     assert desk.ask("how do i sign off my commits").license is None
 
 
+def test_question_naming_two_licenses_gets_their_compatibility(make_kb, small_kb_dir):
+    desk = desk_for(make_kb, small_kb_dir)
+    reply = desk.ask("can I use Apache-2.0 code in a GPL-2.0-only project?")
+    assert reply.license.expression == "Apache-2.0"
+    together = reply.compatibility
+    assert together.directed and together.verdict == "incompatible" and "OSADL: No" in together.reason
+    assert desk.ask("can I use SSPL code in our SaaS?").compatibility is None
+
+
 def test_escalation_reply_resolve_and_save_as_knowledge(make_kb, small_kb_dir, tmp_path):
     desk = desk_for(make_kb, small_kb_dir)
     reply = desk.ask("who approves sponsorship of a conference booth?", user="U1", channel="D1")

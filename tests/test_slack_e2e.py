@@ -272,6 +272,17 @@ def test_license_question_leads_with_the_policy_verdict(bot, fake):
     assert "License policy" not in json.dumps(blocks[1:])
 
 
+def test_question_naming_two_licenses_says_whether_they_fit_together(bot, fake):
+    user, channel = new_dm()
+    answer = ask_dm(bot, fake, "can I use Apache-2.0 code in a GPL-2.0-only project?", user, channel)
+    blocks = blocks_of(answer)
+    assert "License policy for Apache-2.0" in blocks[0]["text"]["text"]
+    together = blocks[1]["text"]["text"]
+    assert together.startswith("🔗 *License compatibility:* ⛔ not compatible")
+    assert "Code under Apache-2.0 in a work distributed under GPL-2.0-only" in together
+    assert "OSADL license compatibility matrix" in together
+
+
 def test_not_confident_says_so_and_offers_the_ospo_team(bot, fake):
     user, channel = new_dm()
     answer = ask_dm(bot, fake, "what's for lunch?", user, channel)

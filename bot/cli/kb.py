@@ -88,9 +88,15 @@ def export(destination: Path):
 @click.option(
     "--offtopic",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Questions the knowledge base cannot answer: report how many come back confident.",
+    help="Questions the knowledge base cannot answer: report how many come back confident, and a "
+    "precision/coverage table per threshold.",
 )
-def eval_(file: Path, k: int, as_json: bool, mode: str, offtopic: Path | None):
+@click.option(
+    "--with-learned",
+    is_flag=True,
+    help="Search with the phrasings learned from use (👍 answers) too; by default the knowledge base alone.",
+)
+def eval_(file: Path, k: int, as_json: bool, mode: str, offtopic: Path | None, with_learned: bool):
     """Measure retrieval on FILE: one {"question", "expected": [paths]} per line."""
     from bot.search.evaluate import EvalFileError, evaluate, read_questions
     from bot.search.knowledge_base import KnowledgeBase
@@ -102,7 +108,7 @@ def eval_(file: Path, k: int, as_json: bool, mode: str, offtopic: Path | None):
         unanswerable = read_questions(offtopic, need_expected=False) if offtopic else []
     except EvalFileError as error:
         raise click.ClickException(str(error)) from None
-    kb_ = fresh_knowledge(core, KnowledgeBase(core.settings, mode=mode))  # the mode measured, not the bot's
+    kb_ = fresh_knowledge(core, KnowledgeBase(core.settings, mode=mode, learned=with_learned))  # what is measured
     known = {row["path"] for row in kb_.db.query("SELECT path FROM documents")}
     unknown = sorted({p for q in questions for p in q.expected} - known)
     if unknown:
@@ -135,6 +141,18 @@ def print_eval(report, mode: str, file: Path, calibration: dict | None) -> None:
             out.print(f"  • {escape(miss.question)}  [dim]({rank})[/dim]")
             out.print(f"    [dim]expected {', '.join(miss.expected)}; got {', '.join(miss.got)}[/dim]")
     if calibration:
+        table = Table(title=f"Confident answers by {calibration['setting']}")
+        for name in ("threshold", "precision", "coverage", "off-topic confident"):
+            table.add_column(name, justify="right")
+        for row in calibration["table"]:
+            table.add_row(
+                f"{row['threshold']:g}",
+                f"{row['precision']:.3f}",
+                f"{row['coverage']:.3f}",
+                str(row["offtopic_confident"]),
+                style="bold" if row["threshold"] == calibration["threshold"] else None,
+            )
+        out.print(table)
         out.print(
             f"Confidence at {calibration['setting']}={calibration['threshold']:g}: "
             f"{calibration['answerable_confident']:.0%} of answerable questions confident "

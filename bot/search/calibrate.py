@@ -1,20 +1,27 @@
 """Choose the confidence thresholds from data, not by hand.
 
-The bot is confident when the best passage's cosine similarity to the question reaches
-OSPO_CONFIDENCE_THRESHOLD; when dense search is down (degraded mode) only keyword evidence is
-left, and the bar is the best passage's keyword score (-bm25) reaching
-OSPO_KEYWORD_CONFIDENCE_THRESHOLD. Given answerable questions (with their expected documents)
-and questions the knowledge base cannot answer, the suggested threshold is the lowest one that
-keeps every unanswerable question below it while quoting the right document as often as
-possible and the wrong one as rarely as possible. `kb eval --offtopic` reports the first,
-`kb eval --mode keyword --offtopic` the second.
+The bot is confident when the probability that its quoted section answers the question
+(bot/search/confidence.py) reaches OSPO_CONFIDENCE_THRESHOLD; when dense search is down (degraded
+mode) only keyword evidence is left, and the bar is the best passage's keyword score (-bm25)
+reaching OSPO_KEYWORD_CONFIDENCE_THRESHOLD. Given answerable questions (with their expected
+documents) and questions the knowledge base cannot answer, `calibration_report` gives the
+precision (confident answers that quote an expected document) and coverage (answerable questions
+answered confidently) at a range of thresholds, how many unanswerable questions pass each, and a
+suggestion: for the probability, the lowest threshold at which no unanswerable question is
+confident and precision reaches 95%; for the keyword score, the lowest that keeps every
+unanswerable question below it while quoting the right document as often as possible.
+`kb eval --offtopic` reports the first, `kb eval --mode keyword --offtopic` the second.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.search.confidence import probability, signals
 from bot.search.retrieve import DocumentHit
+
+PROBABILITIES = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+TARGET_PRECISION = 0.95
 
 
 @dataclass(frozen=True)
@@ -24,7 +31,7 @@ class Scale:
     places: int  # candidate thresholds are rounded to this many decimals
 
 
-COSINE = Scale("OSPO_CONFIDENCE_THRESHOLD", margin=0.02, places=2)
+PROBABILITY = Scale("OSPO_CONFIDENCE_THRESHOLD", margin=0.0, places=2)
 # BM25 scores of off-topic questions spread over ~6-12 on the handbook (cosine over ~0.2-0.46):
 # 0.5 is about the same share of the top off-topic score as 0.02 is of cosine's.
 KEYWORD = Scale("OSPO_KEYWORD_CONFIDENCE_THRESHOLD", margin=0.5, places=1)
@@ -36,17 +43,19 @@ def keyword_score(hit: DocumentHit) -> float:
 
 
 def calibration_report(kb, answerable, unanswerable) -> dict:
-    """Confidence figures at the current threshold, and the suggested one, for kb's search mode:
-    cosine similarity for hybrid and dense search, the keyword score for keyword search."""
+    """Confidence figures at the current threshold, a precision/coverage table and the suggested
+    threshold, for kb's search mode: the probability for hybrid and dense search, the keyword score
+    for keyword search."""
     keyword = kb.retriever.mode == "keyword"
-    scale = KEYWORD if keyword else COSINE
+    scale = KEYWORD if keyword else PROBABILITY
     threshold = kb.settings.keyword_confidence_threshold if keyword else kb.settings.confidence_threshold
 
     def top_score(question: str) -> tuple[float, str | None]:
-        docs = kb.search(question, k=1).documents
-        if not docs:
+        result = kb.search(question, k=3)
+        if not result.documents:
             return 0.0, None
-        return (keyword_score(docs[0]) if keyword else docs[0].similarity), docs[0].path
+        score = keyword_score(result.documents[0]) if keyword else probability(signals(result))
+        return score, result.documents[0].path
 
     right, wrong = [], []  # score of the top document when it is / is not expected
     for item in answerable:
@@ -54,22 +63,39 @@ def calibration_report(kb, answerable, unanswerable) -> dict:
         if path:
             (right if path in item.expected else wrong).append(score)
     offtopic = [top_score(q.question)[0] for q in unanswerable]
-    floor = max(offtopic, default=0.0) + scale.margin
-    candidates = sorted({round(s, scale.places) for s in right + wrong if s >= floor} | {round(floor, scale.places)})
-    suggested = max(
-        candidates,
-        key=lambda t: (sum(s >= t for s in right) - sum(s >= t for s in wrong), -t),
-    )
-    answerable_count = max(len(right) + len(wrong), 1)
-    confident_right = sum(s >= threshold for s in right)
-    confident_all = confident_right + sum(s >= threshold for s in wrong)
+    answerable_count = max(len(answerable), 1)
+
+    def row(t: float) -> dict:
+        confident_right = sum(s >= t for s in right)
+        confident_all = confident_right + sum(s >= t for s in wrong)
+        return {
+            "threshold": t,
+            "precision": round(confident_right / confident_all, 4) if confident_all else 0.0,
+            "coverage": round(confident_all / answerable_count, 4),
+            "offtopic_confident": sum(s >= t for s in offtopic),
+        }
+
+    if keyword:
+        floor = max(offtopic, default=0.0) + scale.margin
+        candidates = sorted(
+            {round(s, scale.places) for s in right + wrong if s >= floor} | {round(floor, scale.places)}
+        )
+        suggested = max(candidates, key=lambda t: (sum(s >= t for s in right) - sum(s >= t for s in wrong), -t))
+        grid = sorted({round(suggested + step, 1) for step in (-4, -2, -1, 0, 1, 2, 4)} | {threshold})
+    else:
+        grid = sorted(set(PROBABILITIES) | {threshold})
+        safe = [r for r in map(row, grid) if r["offtopic_confident"] == 0]
+        good = [r for r in safe if r["precision"] >= TARGET_PRECISION]
+        suggested = (good or safe or [row(grid[-1])])[0]["threshold"]
+    current = row(threshold)
     return {
         "setting": scale.setting,
         "threshold": threshold,
-        "answerable_confident": confident_all / answerable_count,
-        "confident_precision": confident_right / confident_all if confident_all else 0.0,
-        "offtopic_confident": sum(s >= threshold for s in offtopic) / max(len(offtopic), 1),
-        "offtopic_confident_count": sum(s >= threshold for s in offtopic),
+        "answerable_confident": current["coverage"],
+        "confident_precision": current["precision"],
+        "offtopic_confident": current["offtopic_confident"] / max(len(offtopic), 1),
+        "offtopic_confident_count": current["offtopic_confident"],
         "offtopic_max_score": round(max(offtopic, default=0.0), 4),
         "suggested": suggested,
+        "table": [row(t) for t in grid],
     }

@@ -1,26 +1,38 @@
-"""Markdown files with optional YAML front matter -> documents -> chunks.
+"""Markdown files with optional YAML front matter -> documents -> sections -> chunks.
 
-A chunk is one section under a heading (long sections split on paragraph
-boundaries) and knows its document, its heading path and an anchor. Bad files
-raise DocumentError with a message that names what is wrong.
+A section is the text under one heading, quoted whole when it fits (bot/search/quote.py). It may
+carry "asked as" phrasings, an HTML comment right after its heading listing how people ask for it:
+
+    ## Who may sign a corporate CLA
+
+    <!-- asked as:
+    - can my manager sign the cla for our team
+    -->
+
+A chunk is what retrieval embeds and ranks: a piece of a section's text (bot/search/passages.py)
+or one of its phrasings. Each knows its document, its heading path and an anchor. Bad files raise
+DocumentError with a message that names what is wrong.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 
 import yaml
 
-# all-MiniLM-L6-v2 reads 256 word pieces; ~1.3 pieces a word plus the title and
-# heading we prepend leaves room for ~150 words; 100 measured best (bench/retrieval.py).
-MAX_CHUNK_WORDS = 100
+from bot.search.passages import MAX_PIECE_WORDS, piece_text, pieces
+
+MAX_CHUNK_WORDS = MAX_PIECE_WORDS
+TEXT, ASKED = "text", "asked"  # what a chunk is: a piece of the section, or a phrasing of a question
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
+_ASKED_AS = re.compile(r"<!--[ \t]*asked[ -]as:?[ \t]*\n(.*?)-->[ \t]*\n?", re.DOTALL | re.IGNORECASE)
+_COMMENT = re.compile(r"<!--.*?-->[ \t]*\n?", re.DOTALL)
 
 
 class DocumentError(ValueError):
@@ -36,21 +48,53 @@ class Chunk:
     anchor: str
     text: str
 
-    piece: int = 0  # which piece of a long section
+    piece: int = 0  # which piece of the section (or which phrasing)
+    kind: str = TEXT
+    start: int = 0  # the piece's span in its section's text (TEXT only)
+    end: int = 0
 
     @property
     def id(self) -> str:
         # Stable while the section keeps its heading, so edits elsewhere re-embed nothing here.
-        return f"{self.path}#{self.anchor}~{self.piece}"
+        return f"{self.path}#{self.anchor}~{'q' if self.kind == ASKED else ''}{self.piece}"
+
+    @property
+    def section_id(self) -> str:
+        return f"{self.path}#{self.anchor}"
 
     @property
     def heading(self) -> str:
         return " > ".join(self.headings)
 
     def embedded_text(self) -> str:
-        """What is embedded and keyword-indexed: where the passage sits, then the passage."""
+        """What is embedded and keyword-indexed: where the passage sits, then the passage; a
+        phrasing alone (it is matched against questions, which name no headings)."""
+        if self.kind == ASKED:
+            return self.text
         where = " > ".join((self.title, *self.headings))
         return f"{where}\n{plain_text(self.text)}"
+
+
+@dataclass(frozen=True)
+class Section:
+    path: str
+    ordinal: int
+    title: str
+    headings: tuple[str, ...]
+    anchor: str
+    text: str  # markdown, verbatim, without the "asked as" block
+    asked_as: tuple[str, ...] = ()
+    # What a quote is taken from: the text, and when the text ends on a lead-in ("one of the
+    # following will happen:") the subsections it introduces, their headings in bold.
+    quote_text: str = ""
+
+    @property
+    def id(self) -> str:
+        return f"{self.path}#{self.anchor}"
+
+    @property
+    def heading(self) -> str:
+        return " > ".join(self.headings)
 
 
 @dataclass
@@ -63,12 +107,14 @@ class Document:
     owner: str | None = None
     updated: str | None = None
     url: str | None = None
+    sections: list[Section] = field(default_factory=list)
     chunks: list[Chunk] = field(default_factory=list)
 
 
 def plain_text(markdown: str) -> str:
     """Markdown reduced to its words, for the model and the keyword index (links keep their text)."""
-    text = re.sub(r"!\[[^\]]*\]\([^)]*\)", " ", markdown)  # images
+    text = _COMMENT.sub(" ", markdown)
+    text = re.sub(r"!\[[^\]]*\]\([^)]*\)", " ", text)  # images
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)  # links
     text = re.sub(r"\{\{[<%].*?[>%]\}\}", " ", text)  # Hugo shortcodes
     text = re.sub(r"<[^>\n]+>", " ", text)  # HTML tags
@@ -150,6 +196,7 @@ def read_document(path: Path, root: Path, prefix: str = "") -> Document:
         updated=_as_text(meta.get("updated") or meta.get("date")),
         url=_as_text(meta.get("url")),
     )
+    document.sections = document_sections(document)
     document.chunks = chunk_document(document)
     if not document.chunks:
         raise DocumentError("no text to index (only headings or markup)")
@@ -201,51 +248,26 @@ def _sections(body: str, title: str):
     yield flush()
 
 
-def split_paragraphs(text: str, max_words: int = MAX_CHUNK_WORDS) -> list[str]:
-    """Split text on blank lines into pieces of at most max_words (a longer paragraph stays whole
-    unless it is more than twice the limit, then it is split on sentence ends)."""
-    pieces: list[str] = []
-    current: list[str] = []
-    count = 0
-    for paragraph in _paragraphs(text, max_words):
-        words = len(paragraph.split())
-        if current and count + words > max_words:
-            pieces.append("\n\n".join(current))
-            current, count = [], 0
-        current.append(paragraph)
-        count += words
-    if current:
-        pieces.append("\n\n".join(current))
-    return pieces
-
-
-def _paragraphs(text: str, max_words: int):
-    for paragraph in re.split(r"\n\s*\n", text):
-        paragraph = paragraph.strip()
-        if not paragraph:
-            continue
-        if len(paragraph.split()) <= max_words * 3 // 2 or paragraph.lstrip().startswith(("```", "~~~")):
-            yield paragraph
-            continue
-        sentence: list[str] = []
-        for part in re.split(r"(?<=[.!?])\s+", paragraph):
-            sentence.append(part)
-            if len(" ".join(sentence).split()) >= max_words:
-                yield " ".join(sentence)
-                sentence = []
-        if sentence:
-            yield " ".join(sentence)
+def split_asked_as(text: str) -> tuple[str, tuple[str, ...]]:
+    """A section's text without its "asked as" blocks, and the phrasings they list."""
+    phrasings = []
+    for block in _ASKED_AS.finditer(text):
+        for line in block.group(1).splitlines():
+            line = line.strip()
+            if line[:1] in {"-", "*"} and line[1:].strip():
+                phrasings.append(" ".join(line[1:].split()))
+    return _ASKED_AS.sub("", text).strip(), tuple(dict.fromkeys(phrasings))
 
 
 def _has_words(text: str) -> bool:
     return bool(re.search(r"\w{2,}", text))
 
 
-def chunk_document(document: Document, max_words: int | None = None) -> list[Chunk]:
-    max_words = max_words or MAX_CHUNK_WORDS
-    chunks: list[Chunk] = []
+def document_sections(document: Document) -> list[Section]:
+    sections: list[Section] = []
     seen: dict[str, int] = {}
-    for headings, text in _sections(document.body, document.title):
+    for headings, raw in _sections(document.body, document.title):
+        text, asked_as = split_asked_as(raw)
         if not _has_words(plain_text(text)):
             continue
         anchor = slugify(headings[-1]) if headings else "top"
@@ -254,18 +276,34 @@ def chunk_document(document: Document, max_words: int | None = None) -> list[Chu
             anchor = f"{anchor}-{seen[anchor]}"
         else:
             seen[anchor] = 0
-        for number, piece in enumerate(split_paragraphs(text, max_words)):
-            chunks.append(
-                Chunk(
-                    path=document.path,
-                    ordinal=len(chunks),
-                    title=document.title,
-                    headings=headings,
-                    anchor=anchor,
-                    text=piece,
-                    piece=number,
-                )
-            )
+        sections.append(Section(document.path, len(sections), document.title, headings, anchor, text, asked_as))
+    return [replace(s, quote_text=_quote_text(s, sections[i + 1 :])) for i, s in enumerate(sections)]
+
+
+def _quote_text(section: Section, following: list[Section]) -> str:
+    if not section.text.rstrip().endswith(":"):
+        return section.text
+    parts = [section.text]
+    for child in following:
+        if child.headings[: len(section.headings)] != section.headings or len(child.headings) <= len(section.headings):
+            break
+        parts.append(f"**{child.headings[-1]}**\n\n{child.text}")
+    return "\n\n".join(parts)
+
+
+def chunk_document(document: Document, max_words: int | None = None) -> list[Chunk]:
+    """The section pieces of a document, then its phrasings."""
+    max_words = max_words or MAX_CHUNK_WORDS
+    chunks: list[Chunk] = []
+    sections = document.sections or document_sections(document)
+    for section in sections:
+        where = (section.path, section.title, section.headings, section.anchor)
+        for number, span in enumerate(pieces(section.text, max_words)):
+            text = piece_text(section.text, span)
+            chunks.append(Chunk(where[0], len(chunks), *where[1:], text, number, TEXT, span.start, span.end))
+        for number, phrasing in enumerate(section.asked_as):
+            chunks.append(Chunk(where[0], len(chunks), *where[1:], phrasing, number, ASKED))
+
     return chunks
 
 

@@ -24,6 +24,7 @@ import sqlite_utils
 from bot.claims import one_at_a_time
 from bot.config import MODEL_FIX, Settings
 from bot.search.documents import (
+    TEXT,
     Chunk,
     Document,
     DocumentError,
@@ -36,7 +37,7 @@ from bot.store import ThreadLocalDB, get_meta, now, set_meta, transaction
 log = logging.getLogger(__name__)
 
 # Bump when chunking or the embedded text changes, so every file is read again.
-INDEX_FORMAT = "3"
+INDEX_FORMAT = "6"
 COLLECTION = "ospo_knowledge"
 LEARNED_PREFIX = "learned/"
 EMBED_BATCH = 64
@@ -356,6 +357,19 @@ class Index:
             )
             if gone:
                 self.db.execute(f"DELETE FROM chunks WHERE id IN ({','.join('?' * len(gone))})", gone)
+            self.db.execute("DELETE FROM sections WHERE path = ?", [document.path])
+            self.db["sections"].insert_all(
+                {
+                    "id": s.id,
+                    "path": s.path,
+                    "anchor": s.anchor,
+                    "ordinal": s.ordinal,
+                    "title": s.title,
+                    "heading": s.heading,
+                    "text": s.quote_text,
+                }
+                for s in document.sections
+            )
             self.db["chunks"].upsert_all(
                 (
                     {
@@ -367,6 +381,9 @@ class Index:
                         "anchor": c.anchor,
                         "text": c.text,
                         "content_hash": h,
+                        "kind": c.kind,
+                        "span_start": c.start if c.kind == TEXT else None,
+                        "span_end": c.end if c.kind == TEXT else None,
                     }
                     for c, h in fresh
                 ),
@@ -378,6 +395,7 @@ class Index:
         self.vectors.delete(ids)
         with transaction(self.db):
             self.db.execute("DELETE FROM chunks WHERE path = ?", [rel])
+            self.db.execute("DELETE FROM sections WHERE path = ?", [rel])
             self.db.execute("DELETE FROM documents WHERE path = ?", [rel])
         return ids
 
@@ -410,4 +428,5 @@ class Index:
         self.vectors.reset()
         with transaction(self.db):
             self.db.execute("DELETE FROM chunks")
+            self.db.execute("DELETE FROM sections")
             self.db.execute("DELETE FROM documents")

@@ -8,8 +8,11 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.search.answer import MAX_QUESTION_CHARS, Answer, build_answer
+from bot.search.confidence import Confidence
 from bot.search.documents import knowledge_files
 from bot.search.index import Index, Progress, SyncReport
+from bot.search.learning import Learning
+from bot.search.quote import Quote, quote_section
 from bot.search.retrieve import Retriever, SearchResult
 from bot.store import now
 
@@ -50,10 +53,14 @@ def knowledge_problems(settings: Settings, need_documents: bool) -> list[str]:
 
 
 class KnowledgeBase:
-    def __init__(self, settings: Settings, index: Index | None = None, mode: str = "hybrid"):
+    def __init__(self, settings: Settings, index: Index | None = None, mode: str = "hybrid", learned: bool = True):
+        """learned: search with the phrasings learned from use too (off: the knowledge base alone, as
+        `kb eval` measures it)."""
         self.settings = settings
         self.index = index or Index(settings)
-        self.retriever = Retriever(self.index, mode=mode)
+        self.learning = Learning(self.index)
+        self.retriever = Retriever(self.index, mode=mode, learning=self.learning if learned else None)
+        self.confidence = Confidence(settings.confidence_threshold, settings.keyword_confidence_threshold)
 
     @property
     def db(self):
@@ -121,12 +128,20 @@ class KnowledgeBase:
             if result.documents
             else {}
         )
-        answer = build_answer(
-            result, self.settings.confidence_threshold, documents, self.settings.keyword_confidence_threshold
-        )
+        answer = build_answer(result, self.confidence, documents, self.section_text)
         if record:
             self.record(answer, user=user, channel=channel, source=source)
         return answer
+
+    def section_text(self, section_id: str) -> str | None:
+        """The text a quote of this section is taken from (markdown), or None if it is gone."""
+        row = self.db.execute("SELECT text FROM sections WHERE id = ?", [section_id]).fetchone()
+        return row[0] if row else None
+
+    def quote(self, section_id: str) -> Quote | None:
+        """A section's quote on its own (a candidate the asker chose), or None if it is gone."""
+        text = self.section_text(section_id)
+        return quote_section(text) if text is not None else None
 
     def record(self, answer: Answer, *, user: str | None, channel: str | None, source: str) -> int:
         top = answer.sources[0] if answer.sources else None

