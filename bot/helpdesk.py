@@ -7,12 +7,13 @@ what it returns. Nothing here knows Slack's payloads.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import yaml
 
 from bot import claims, compatibility, licenses
 from bot.compatibility import Compatibility
@@ -267,7 +268,8 @@ class HelpDesk:
             "saved_by": user,
             "updated": datetime.now(UTC).date().isoformat(),
         }
-        body = "---\n" + "".join(f"{k}: {json.dumps(v)}\n" for k, v in front.items()) + "---\n"
+        # YAML's own quoting: JSON's would write 🙂 as a surrogate pair that YAML reads back as two broken halves.
+        body = "---\n" + yaml.safe_dump(front, sort_keys=False, width=1_000_000) + "---\n"
         asked = " ".join(escalation.question.split()).replace("--", "-")  # the question asked, as its "asked as"
         body += f"# {title}\n\n<!-- asked as:\n- {asked}\n-->\n\n{escalation.answer.strip()}\n"
         (folder / name).write_text(body, encoding="utf-8")

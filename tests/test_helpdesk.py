@@ -3,6 +3,8 @@ section queues one notice per person; saved answers become knowledge; events ded
 
 from __future__ import annotations
 
+import pytest
+
 from bot.helpdesk import HelpDesk
 
 
@@ -90,6 +92,22 @@ def test_escalation_reply_resolve_and_save_as_knowledge(make_kb, small_kb_dir, t
     assert desk.resolve(escalation.id, "UOSPO") and not desk.resolve(escalation.id, "UOSPO")
     exported = desk.export_learned(tmp_path / "export")
     assert [p.name for p in exported] == [path.removeprefix("learned/")]
+
+
+def test_an_answer_from_the_digest_is_saved_even_for_a_question_with_an_emoji(make_kb, small_kb_dir):
+    """answer_and_save is the digest's one call: escalate, record the reply, save as knowledge, resolve.
+    An emoji once broke the saved entry (JSON front matter wrote it as a surrogate pair, YAML read two
+    halves back, and indexing the title failed); found by the Slack fuzzer."""
+    desk = desk_for(make_kb, small_kb_dir)
+    question = desk.ask("🙂 may I sponsor a conference booth? 𝒳", user="U1", channel="D1").question_id
+    with pytest.raises(ValueError, match="Write the answer"):
+        desk.answer_and_save(question, "  ", "UOSPO")
+    saved = desk.answer_and_save(question, "Ask the Head of Open Source first. 🙂", "UOSPO")
+    assert saved.asker == "U1" and saved.path.startswith("learned/")
+    title = desk.db.execute("SELECT title FROM documents WHERE path = ?", [saved.path]).fetchone()[0]
+    assert title == "🙂 may I sponsor a conference booth? 𝒳"
+    escalation = desk.escalation(question_id=question)
+    assert (escalation.state, escalation.answered_by) == ("resolved", "UOSPO")
 
 
 def test_events_are_claimed_once(make_kb, small_kb_dir):
