@@ -34,8 +34,9 @@ def summary_ms(values: list[float]) -> dict[str, float]:
 
 
 def handbook_questions() -> list[str]:
-    """The informal questions about the bundled handbook (tests/data/questions.jsonl)."""
-    lines = (ROOT / "tests/data/questions.jsonl").read_text().splitlines()
+    """The informal questions about the bundled handbook (both halves, tests/data/questions/)."""
+    files = ("handbook-tune.jsonl", "handbook-heldout.jsonl")
+    lines = [line for f in files for line in (ROOT / "tests/data/questions" / f).read_text().splitlines()]
     return [json.loads(line)["question"] for line in lines if line.strip()]
 
 

@@ -341,6 +341,7 @@ def sources(policy: Policy | None = None) -> tuple[DataSource, ...]:
 
 # ------------------------------------------------------------ licenses named in a question
 
+
 def find_in_text(text: str, policy: Policy | None = None) -> LicenseReport | None:
     """The policy report for the first license a free-text question names ("can I use SSPL code
     in our SaaS?"), or None when it names none. Longest phrase wins ("apache 2" over "apache")."""

@@ -103,7 +103,6 @@ class Policy:
         return f"categories.{category}.{use}"
 
 
-
 def default_policy_path() -> Path:
     return Path(__file__).parents[1] / "knowledge" / "policy.yaml"
 
@@ -247,5 +246,3 @@ def load_policy(path: str | Path) -> Policy:
         str(data["version"]) if data.get("version") is not None else None,
         updated.isoformat() if updated else None,
     )
-
-

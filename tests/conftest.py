@@ -15,12 +15,24 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import REPO_KNOWLEDGE_DIR, load_settings
+from bot.config import REPO_KNOWLEDGE_DIR, Settings, load_settings
 from bot.search.index import Embedder, Index
 from bot.search.knowledge_base import KnowledgeBase
 
 DATA = Path(__file__).parent / "data"
 PUBLIC_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "ospo-public"
+
+
+SMALL_KB_THRESHOLD = "0.2"
+
+
+@pytest.fixture(autouse=True)
+def small_knowledge_base_threshold(monkeypatch):
+    """The confidence model is fitted on the bundled handbook. The three-document knowledge base most
+    tests use is recalibrated, as README tells adopters to do: with three documents every runner-up ranks
+    second in both halves, so margins are small; its off-topic questions score below 0.01 and its
+    answerable ones above 0.25. `handbook_kb` keeps the shipped default."""
+    monkeypatch.setenv("OSPO_CONFIDENCE_THRESHOLD", SMALL_KB_THRESHOLD)
 
 
 @pytest.fixture(scope="session")
@@ -78,7 +90,7 @@ SMALL_KB = {
         ## AGPL in services
 
         Software under the GNU Affero General Public License (AGPL-3.0) is not allowed in our
-        software-as-a-service products or in anything we distribute to customers.
+        software-as-a-service (SaaS) products or in anything we distribute to customers.
         """,
 }
 
@@ -111,6 +123,7 @@ def handbook_kb(tmp_path_factory, model_name) -> KnowledgeBase:
         OSPO_KNOWLEDGE_DIR=REPO_KNOWLEDGE_DIR,
         OSPO_DATA_DIR=tmp_path_factory.mktemp("handbook"),
         OSPO_EMBEDDING_MODEL=model_name,
+        OSPO_CONFIDENCE_THRESHOLD=Settings.model_fields["confidence_threshold"].default,
     )
     kb = KnowledgeBase(settings)
     kb.sync()
@@ -184,6 +197,7 @@ def bot_env(folder: Path, fake, model_name: str, knowledge: dict[str, str] = SMA
         "OSPO_DATA_DIR": folder / "data",
         "OSPO_EMBEDDING_MODEL": model_name,
         "SLACK_API_URL": fake.base_url,
+        "OSPO_CONFIDENCE_THRESHOLD": SMALL_KB_THRESHOLD,  # a bot may start before the autouse fixture
         **settings,
     }
 

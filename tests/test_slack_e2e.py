@@ -290,6 +290,51 @@ def test_not_confident_says_so_and_offers_the_ospo_team(bot, fake):
     button_value(answer, "escalate")
 
 
+def candidate_buttons(message: dict) -> list[str]:
+    """The section ids of the "Show quote" buttons beside the candidates of a not-sure answer."""
+    return [
+        block["accessory"]["value"]
+        for block in blocks_of(message)
+        if (block.get("accessory") or {}).get("action_id") == "show_section"
+    ]
+
+
+def test_not_sure_lists_candidate_sections_and_shows_one_in_the_thread(bot, fake):
+    user, channel = new_dm()
+    answer = ask_dm(bot, fake, "who approves sponsorship of a conference booth?", user, channel)
+    assert "I'm not sure" in blocks_text(answer)
+    candidates = candidate_buttons(answer)
+    assert 2 <= len(candidates) <= 3 and "cla/dco.md#how-to-sign-off" in candidates
+    assert "Signing off commits with the DCO" in blocks_text(answer)  # document › heading and one line
+    escalate = next(e for b in blocks_of(answer) for e in b.get("elements") or [] if e.get("action_id") == "escalate")
+    assert escalate.get("style") == "primary"  # asking the OSPO team stays the main button
+
+    click = block_action("show_section", "cla/dco.md#how-to-sign-off", user=user, channel=channel)
+    bot["slack"].send_interaction(click)
+    shown = posted(fake, lambda a: a.get("thread_ts") == click["message"]["ts"])
+    assert shown["channel"] == channel and "git commit -s" in blocks_text(shown)
+    assert "Signing off commits with the DCO" in blocks_text(shown)
+
+
+def test_show_quote_under_a_private_answer_answers_privately_and_a_gone_section_is_said(bot, fake):
+    status, _ = bot["slack"].send_command(
+        command("ask who approves sponsorship of a conference booth?", fake.response_url("unsure"))
+    )
+    assert status == 200
+    reply = fake.wait_for("response", where=lambda a: "I'm not sure" in everything(a))[-1]
+    (section_id, *_) = candidate_buttons(reply)
+    url = fake.response_url("shown")
+    bot["slack"].send_interaction(block_action("show_section", section_id, ephemeral=True, response_url=url))
+    shown = fake.wait_for("response", where=lambda a: a.get("replace_original") is False)[-1]
+    assert shown["response_type"] == "ephemeral" and shown["text"].startswith("From ")
+    assert "Show quote" not in blocks_text(shown) and len(blocks_of(shown)) == 2  # the quote and its source
+
+    user, channel = new_dm()
+    bot["slack"].send_interaction(block_action("show_section", "gone.md#nowhere", user=user, channel=channel))
+    said = fake.wait_for("chat.postEphemeral", where=lambda a: a.get("user") == user)[-1]
+    assert "no longer in the OSPO handbook" in said["text"]
+
+
 # -- 7. feedback -----------------------------------------------------------------------------
 def test_thumbs_up_and_down_with_reason(bot, fake):
     user, channel = new_dm()

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from bot.config import Settings
-from bot.search.answer import MAX_QUESTION_CHARS, Answer, build_answer
+from bot.search.answer import MAX_QUESTION_CHARS, Answer, Source, build_answer
 from bot.search.confidence import Confidence
 from bot.search.documents import knowledge_files
 from bot.search.index import Index, Progress, SyncReport
@@ -138,10 +138,18 @@ class KnowledgeBase:
         row = self.db.execute("SELECT text FROM sections WHERE id = ?", [section_id]).fetchone()
         return row[0] if row else None
 
-    def quote(self, section_id: str) -> Quote | None:
-        """A section's quote on its own (a candidate the asker chose), or None if it is gone."""
-        text = self.section_text(section_id)
-        return quote_section(text) if text is not None else None
+    def section_quote(self, section_id: str) -> tuple[Source, Quote] | None:
+        """A section on its own (a candidate the asker chose to see): where it is and its quote, or
+        None if it is no longer in the knowledge base."""
+        row = self.db.execute(
+            "SELECT s.path, s.title, s.heading, s.anchor, s.text, d.url, d.updated FROM sections s "
+            "JOIN documents d ON d.path = s.path WHERE s.id = ?",
+            [section_id],
+        ).fetchone()
+        if row is None:
+            return None
+        path, title, heading, anchor, text, url, updated = row
+        return Source(path, title, heading, anchor, 0.0, url, updated), quote_section(text)
 
     def record(self, answer: Answer, *, user: str | None, channel: str | None, source: str) -> int:
         top = answer.sources[0] if answer.sources else None

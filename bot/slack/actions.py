@@ -1,5 +1,6 @@
-"""Help-desk buttons: 👍/👎, Ask the OSPO team, Share in channel, Resolve, Save as knowledge, and the
-digest's Answer & save. Buttons carry only ids; everything else is read from the database."""
+"""Help-desk buttons: 👍/👎, Ask the OSPO team, Share in channel, Show quote (a candidate section when
+the bot is not sure), Resolve, Save as knowledge, and the digest's Answer & save. Buttons carry only
+ids; everything else is read from the database."""
 
 from __future__ import annotations
 
@@ -7,7 +8,13 @@ from slack_bolt import App
 
 from bot.approvals import parse_ref
 from bot.slack import ids
-from bot.slack.blocks.answers import answer_blocks, answer_text, feedback_reason_modal, feedback_thanks
+from bot.slack.blocks.answers import (
+    answer_blocks,
+    answer_text,
+    feedback_reason_modal,
+    feedback_thanks,
+    section_quote_blocks,
+)
 from bot.slack.blocks.triage import digest_answer_modal, resolved_blocks, saved_blocks, triage_blocks, triage_text
 from bot.slack.client import say
 from bot.wiring import Core
@@ -20,6 +27,7 @@ def register(app: App) -> None:
     app.action(ids.FEEDBACK_DOWN)(feedback_down)
     app.action(ids.ESCALATE)(escalate)
     app.action(ids.SHARE)(share)
+    app.action(ids.SHOW_SECTION)(show_section)
     app.action(ids.RESOLVE)(resolve)
     app.action(ids.SAVE_KNOWLEDGE)(save_knowledge)
     app.action(ids.DIGEST_ANSWER)(digest_answer)
@@ -100,6 +108,23 @@ def share(ack, body, client, respond, core: Core):
     posted = client.chat_postMessage(channel=channel, text=answer_text(reply), blocks=answer_blocks(reply))
     core.desk.delivered(reply.question_id, channel, posted["ts"])
     respond(delete_original=True)
+
+
+def show_section(ack, body, client, respond, core: Core):
+    """ "Show quote" beside a candidate section: its quote in the thread (or privately, under a private answer)."""
+    ack()
+    section_id = str((body.get("actions") or [{}])[0].get("value") or "")
+    found = core.kb.section_quote(section_id) if section_id else None
+    if found is None:
+        say_privately(client, body, "That section is no longer in the OSPO handbook. Ask again, or ask the OSPO team.")
+        return
+    source, quoted = found
+    blocks, text = section_quote_blocks(source, quoted), f"From {source.title}: {quoted.text}"[:3000]
+    channel, thread_ts = where(body)
+    if thread_ts:
+        client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)
+    else:  # under an answer only the asker sees
+        respond(response_type="ephemeral", replace_original=False, text=text, blocks=blocks)
 
 
 def named_escalation(body, core: Core):

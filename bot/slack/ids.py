@@ -1,7 +1,7 @@
 """Every id the bot gives Slack and listens for: grep a constant to find both the button (or modal)
 that carries it and the listener that handles it.
 
-Buttons carry only an id as their value (a question, escalation or request id); modals carry it as
+Buttons carry only an id as their value (a question, escalation, request or section id); modals carry it as
 private_metadata. The `block_id`s and inner `action_id`s below are where a modal's listener reads
 what was typed.
 """
@@ -13,6 +13,7 @@ FEEDBACK_UP = "feedback_up"
 FEEDBACK_DOWN = "feedback_down"  # opens FEEDBACK_REASON
 ESCALATE = "escalate"  # "Ask the OSPO team"
 SHARE = "share"  # "Share in channel" under a private /ospo ask answer
+SHOW_SECTION = "show_section"  # "Show quote" beside a candidate section when the bot is not sure; value: its section id
 RESOLVE = "resolve"
 SAVE_KNOWLEDGE = "save_knowledge"
 DIGEST_ANSWER = "digest_answer"  # "Answer & save to knowledge base" in the digest; opens DIGEST_ANSWER_VIEW

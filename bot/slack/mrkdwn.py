@@ -26,6 +26,7 @@ def _parser() -> MarkdownIt:
 
 
 def escape(text: str) -> str:
+    """Text made inert for mrkdwn: mentions, channel pings and links are shown, not acted on."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 

@@ -56,10 +56,12 @@ def answer_blocks(reply: Reply, *, private: bool = False) -> list[dict]:
         blocks += compatibility_blocks(reply.compatibility)
     if answer.confident:
         top = answer.sources[0]
-        where = f"{escape(top.title)} › {escape(top.heading)}" if top.heading else escape(top.title)
-        blocks.append(section(f"*{where}*\n{quote(mrkdwn_from_markdown(answer.quote or ''))}"))
+        blocks.append(
+            section(f"*{title_and_heading(top)}*\n{quote(mrkdwn_from_markdown(answer.quote or '', top.url))}")
+        )
         reviewed = f" · last reviewed {escape(top.updated)}" if top.updated else ""
-        blocks.append(context(f"📄 From {link(top)}{reviewed}"))
+        whole = "" if answer.complete else " · part of the section: read the whole section there"
+        blocks.append(context(f"📄 From {link(top)}{whole}{reviewed}"))
         related = answer.sources[1:]
         if related:
             blocks.append(context("Related: " + " · ".join(link(s) for s in related)))
@@ -67,8 +69,16 @@ def answer_blocks(reply: Reply, *, private: bool = False) -> list[dict]:
         blocks.append(
             section("🤔 *I'm not sure.* Nothing in the OSPO handbook clearly answers that, and I'd rather not guess.")
         )
-        if answer.sources:
-            blocks.append(context("Might help: " + " · ".join(link(s) for s in answer.sources)))
+        if answer.candidates:
+            blocks.append(context("These sections might; *Show quote* puts one in this thread:"))
+        for candidate in answer.candidates:
+            line = f"\n_{escape(candidate.line)}_" if candidate.line else ""
+            blocks.append(
+                section(
+                    f"*{title_and_heading(candidate)}*{line}\n{link(candidate)}",
+                    accessory=button("Show quote", ids.SHOW_SECTION, candidate.section_id),
+                )
+            )
     if answer.degraded:
         blocks.append(context("⚠️ Search is running in a reduced mode; answers may be less precise."))
     qid = str(reply.question_id)
@@ -83,6 +93,18 @@ def answer_blocks(reply: Reply, *, private: bool = False) -> list[dict]:
         elements.append(button("Share in channel", ids.SHARE, qid))
     blocks.append(ActionsBlock(elements=elements))
     return to_dicts(blocks)
+
+
+def title_and_heading(source) -> str:
+    """Document › heading, as mrkdwn."""
+    return f"{escape(source.title)} › {escape(source.heading)}" if source.heading else escape(source.title)
+
+
+def section_quote_blocks(source, quoted) -> list[dict]:
+    """A candidate section the asker chose to see: its quote and where it comes from."""
+    body = quote(mrkdwn_from_markdown(quoted.text, source.url))
+    whole = "" if quoted.complete else " · part of the section: read the whole section there"
+    return to_dicts([section(f"*{title_and_heading(source)}*\n{body}"), context(f"📄 From {link(source)}{whole}")])
 
 
 def answer_text(reply: Reply) -> str:

@@ -6,8 +6,6 @@ User text goes through `escape` before it is shown: `<!channel>` stays text.
 
 from __future__ import annotations
 
-import re
-
 from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
@@ -23,6 +21,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.search.answer import Source
+from bot.slack.mrkdwn import escape, from_markdown
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -33,21 +32,13 @@ MAX_TITLE = 24  # a modal's title and buttons
 MAX_METADATA = 3000
 
 
-def escape(text: str) -> str:
-    """User text made inert for mrkdwn: mentions, channel pings and links are shown, not acted on."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def fit(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def mrkdwn_from_markdown(text: str) -> str:
-    """The handbook's markdown as Slack mrkdwn: escaped, links as <url|text>, **bold** as *bold*."""
-    text = escape(text)
-    text = re.sub(r"\[([^\]]+)\]\((https?://[^)\s]+)\)", r"<\2|\1>", text)
-    text = re.sub(r"\*\*(.+?)\*\*", r"*\1*", text)
-    return re.sub(r"^#{1,6}\s+", "", text, flags=re.MULTILINE)
+def mrkdwn_from_markdown(text: str, base_url: str | None = None) -> str:
+    """The handbook's markdown as Slack mrkdwn (bot/slack/mrkdwn.py); relative links point into base_url."""
+    return from_markdown(text, base_url)
 
 
 def quote(text: str) -> str:
