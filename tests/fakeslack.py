@@ -16,12 +16,19 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
 BOT_TOKEN = "xoxb-test-token"
 BOT_USER = "UBOT0001"
 TEAM = "T0001"
+WORKFLOW_TOKEN = "xwfp-test-workflow-token"  # what function_executed events carry as bot_access_token
+# The scopes auth.test reports as granted (its x-oauth-scopes header), unless a test says otherwise.
+GRANTED = (
+    "app_mentions:read,assistant:write,channels:history,chat:write,commands,files:write,groups:history,"
+    "im:history,links:read,links:write,reactions:write,usergroups:read,users:read"
+)
 
 
 @dataclass
@@ -44,8 +51,15 @@ class Failure:
 
 
 class FakeSlack:
-    def __init__(self, tokens: tuple[str, ...] = (BOT_TOKEN,)):
+    def __init__(self, tokens: tuple[str, ...] = (BOT_TOKEN, WORKFLOW_TOKEN)):
         self.tokens = set(tokens)
+        self.scopes = GRANTED  # auth.test's x-oauth-scopes
+        self.auth = {"team_id": TEAM, "team": "Example", "enterprise_id": None}  # what auth.test says (org installs)
+        self.time_zones: dict[str, str] = {}  # user id -> tz users.info reports (default Europe/Berlin)
+        self.executions: dict[str, str] = {}  # function_execution_id -> completed | failed
+        # Token rotation (oauth.v2.access with grant_type=refresh_token): refresh token -> the next pair.
+        self.refresh_tokens: dict[str, str] = {}
+        self.token_lifetime = 43200  # seconds, as Slack's rotating tokens (12 hours)
         self.calls: list[Call] = []
         self._failures: dict[str, list[Failure]] = {}
         self._lock = threading.Condition()
@@ -157,6 +171,8 @@ class FakeSlack:
             return failure.status, body, headers
         if method in ("response", "upload"):  # response_url and upload_url take no token
             return 200, {"ok": True}, {}
+        if method in ("oauth.v2.access", "oauth.v2.exchange"):  # client id and secret, no token
+            return 200, getattr(self, "m_" + method.replace(".", "_"))(args), {}
         if token is None:
             return 200, {"ok": False, "error": "not_authed"}, {}
         if token not in self.tokens:
@@ -164,7 +180,8 @@ class FakeSlack:
         handler = getattr(self, "m_" + method.replace(".", "_"), None)
         if handler is None:
             return 200, {"ok": False, "error": "unknown_method"}, {}
-        return 200, handler(args), {}
+        headers = {"x-oauth-scopes": self.scopes} if method == "auth.test" else {}
+        return 200, handler(args), headers
 
     def _next_ts(self) -> str:
         return f"1700000000.{next(self._ts):06d}"
@@ -175,14 +192,20 @@ class FakeSlack:
         return {"ok": True, "url": self.socket_url}
 
     def m_auth_test(self, args):
+        enterprise = self.auth.get("enterprise_id")
         return {
             "ok": True,
             "url": "https://example.slack.com/",
-            "team": "Example",
+            "team": self.auth["team"],
             "user": "ospo-bot",
-            "team_id": TEAM,
+            "team_id": self.auth["team_id"],
             "user_id": BOT_USER,
             "bot_id": "B0001",
+            **(
+                {"enterprise_id": enterprise, "is_enterprise_install": self.auth["team_id"] == enterprise}
+                if enterprise
+                else {}
+            ),
         }
 
     def m_chat_postMessage(self, args):
@@ -225,7 +248,106 @@ class FakeSlack:
         return {"ok": True, "view": {"id": "VHOME"}}
 
     def m_users_info(self, args):
-        return {"ok": True, "user": {"id": args.get("user"), "name": "someone", "tz": "Europe/Berlin"}}
+        # Shape: docs.slack.dev/reference/methods/users.info (tz, tz_label, tz_offset in seconds).
+        from zoneinfo import ZoneInfo
+
+        user = args.get("user")
+        if not user:
+            return {"ok": False, "error": "user_not_found"}
+        tz = self.time_zones.get(user, "Europe/Berlin")
+        offset = ZoneInfo(tz).utcoffset(datetime.now(UTC))
+        return {
+            "ok": True,
+            "user": {"id": user, "name": "someone", "tz": tz, "tz_label": tz, "tz_offset": int(offset.total_seconds())},
+        }
+
+    # -- Agents & AI apps: the assistant pane (assistant.threads.*) --------------------------------
+    def m_assistant_threads_setStatus(self, args):  # noqa: N802 (Slack's method name)
+        return self._thread_call(args)
+
+    def m_assistant_threads_setTitle(self, args):  # noqa: N802
+        return self._thread_call(args)
+
+    def m_assistant_threads_setSuggestedPrompts(self, args):  # noqa: N802
+        prompts = args.get("prompts")
+        prompts = json.loads(prompts) if isinstance(prompts, str) else prompts
+        if not prompts or len(prompts) > 4 or any(not p.get("title") or not p.get("message") for p in prompts):
+            return {"ok": False, "error": "invalid_arguments"}
+        return self._thread_call(args)
+
+    def _thread_call(self, args):
+        if not args.get("channel_id") or not args.get("thread_ts"):
+            return {"ok": False, "error": "invalid_arguments"}
+        return {"ok": True}
+
+    # -- link unfurls ---------------------------------------------------------------------------
+    def m_chat_unfurl(self, args):
+        unfurls = args.get("unfurls")
+        unfurls = json.loads(unfurls) if isinstance(unfurls, str) else unfurls
+        has_target = (args.get("channel") and args.get("ts")) or (args.get("unfurl_id") and args.get("source"))
+        if not has_target or not isinstance(unfurls, dict) or not unfurls:
+            return {"ok": False, "error": "invalid_arguments"}
+        return {"ok": True}
+
+    # -- Workflow Builder custom steps ------------------------------------------------------------
+    def m_functions_completeSuccess(self, args):  # noqa: N802
+        return self._complete(args, "completed")
+
+    def m_functions_completeError(self, args):  # noqa: N802
+        return self._complete(args, "failed")
+
+    def _complete(self, args, outcome: str):
+        execution = args.get("function_execution_id")
+        if not execution:
+            return {"ok": False, "error": "invalid_arguments"}
+        with self._lock:
+            if execution in self.executions:  # Slack finishes an execution once
+                return {"ok": False, "error": "execution_not_in_running_state"}
+            self.executions[execution] = outcome
+        return {"ok": True}
+
+    # -- token rotation (docs.slack.dev/authentication/using-token-rotation) ------------------------
+    def m_oauth_v2_access(self, args):
+        if args.get("client_id") != "C1.ID" or args.get("client_secret") != "client-secret":
+            return {"ok": False, "error": "invalid_client_id"}
+        if args.get("grant_type") != "refresh_token" or args.get("refresh_token") not in self.refresh_tokens:
+            return {"ok": False, "error": "invalid_refresh_token"}
+        return self._new_pair(self.refresh_tokens.pop(args["refresh_token"]))
+
+    def m_oauth_v2_exchange(self, args):
+        if args.get("client_id") != "C1.ID" or args.get("client_secret") != "client-secret":
+            return {"ok": False, "error": "invalid_client_id"}
+        if args.get("token") not in self.tokens or not str(args.get("token")).startswith("xoxb-"):
+            return {"ok": False, "error": "invalid_auth"}
+        return self._new_pair(args["token"])
+
+    def _new_pair(self, previous: str) -> dict:
+        """A new access token (the previous one keeps working until it expires) and a new refresh token."""
+        n = self._next_ts().split(".")[1]
+        access, refresh = f"xoxe.xoxb-1-rotated-{n}", f"xoxe-1-refresh-{n}"
+        with self._lock:
+            self.tokens.add(access)
+            self.refresh_tokens[refresh] = access
+        return {
+            "ok": True,
+            "access_token": access,
+            "token_type": "bot",
+            "scope": self.scopes,
+            "bot_user_id": BOT_USER,
+            "app_id": "A0001",
+            "team": {"id": self.auth["team_id"], "name": self.auth["team"]},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "refresh_token": refresh,
+            "expires_in": self.token_lifetime,
+        }
+
+    def issue_refresh_token(self) -> str:
+        """A refresh token as Slack shows it on the app's page once rotation is on."""
+        n = self._next_ts().split(".")[1]
+        refresh = f"xoxe-1-initial-{n}"
+        self.refresh_tokens[refresh] = BOT_TOKEN
+        return refresh
 
     def m_usergroups_users_list(self, args):
         return {"ok": True, "users": list(self.usergroups.get(args.get("usergroup"), []))}

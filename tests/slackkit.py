@@ -173,3 +173,250 @@ class SlackSide:
 
     def send_interaction(self, payload: dict) -> tuple[int, str]:
         return self.send_form({"payload": json.dumps(payload)})
+
+
+# -- payloads of the 2026 surfaces, each shaped as the sample it names --------------------------------
+def file_share(text: str, files: list[dict] | None = None, user: str = USER, channel: str = DM, **extra) -> dict:
+    """A message with files, as bolt-python's captured sample (tests/scenario_tests/test_message_file_share.py):
+    subtype file_share, the files' objects, the text's rich_text block."""
+    ts = next_ts()
+    return {
+        "type": "message",
+        "subtype": "file_share",
+        "text": text,
+        "files": files if files is not None else [shared_file("LICENSE", "text")],
+        "upload": False,
+        "user": user,
+        "display_as_bot": False,
+        "ts": ts,
+        "blocks": [rich_text(text)] if text else [],
+        "client_msg_id": f"cm-{next(_counter)}",
+        "channel": channel,
+        "event_ts": ts,
+        "channel_type": "im" if channel.startswith("D") else "channel",
+        **extra,
+    }
+
+
+def shared_file(name: str, filetype: str, user: str = USER) -> dict:
+    """A file object as in that sample (the fields an app sees for a file it may read)."""
+    file_id = f"F{next(_counter):08d}"
+    return {
+        "id": file_id,
+        "created": int(time.time()),
+        "timestamp": int(time.time()),
+        "name": name,
+        "title": name,
+        "mimetype": "text/plain",
+        "filetype": filetype,
+        "pretty_type": filetype.title(),
+        "user": user,
+        "editable": False,
+        "size": 11357,
+        "mode": "hosted",
+        "is_external": False,
+        "external_type": "",
+        "is_public": False,
+        "url_private": f"https://files.slack.com/files-pri/{TEAM}-{file_id}/{name}",
+        "url_private_download": f"https://files.slack.com/files-pri/{TEAM}-{file_id}/download/{name}",
+        "permalink": f"https://example.slack.com/files/{user}/{file_id}/{name}",
+    }
+
+
+# Files an app may not read, as Slack sends them (docs.slack.dev/reference/objects/file-object and
+# docs.slack.dev/apis/slack-connect/#check_file_info): a Slack Connect file that needs files.info, a
+# deleted file, one past a free plan's limit, one the app may not see.
+UNREADABLE_FILES = [
+    {"id": "F0STUB0001", "file_access": "check_file_info"},
+    {"id": "F0GONE0001", "mode": "tombstone"},
+    {"id": "F0LIMIT001", "mode": "hidden_by_limit"},
+    {"id": "F0DENIED01", "file_access": "access_denied"},
+]
+
+
+def rich_text(text: str) -> dict:
+    return {
+        "type": "rich_text",
+        "block_id": f"rt{next(_counter)}",
+        "elements": [{"type": "rich_text_section", "elements": [{"type": "text", "text": text}]}],
+    }
+
+
+def broadcast(text: str, channel: str, thread_ts: str, user: str = USER) -> dict:
+    """A thread reply also sent to the channel, as bolt-python's captured sample
+    (tests/scenario_tests/test_message_thread_broadcast.py): subtype thread_broadcast, with its root."""
+    ts = next_ts()
+    return {
+        "type": "message",
+        "subtype": "thread_broadcast",
+        "text": text,
+        "user": user,
+        "ts": ts,
+        "thread_ts": thread_ts,
+        "root": {
+            "type": "message",
+            "text": "(the thread's first message)",
+            "user": user,
+            "ts": thread_ts,
+            "thread_ts": thread_ts,
+            "reply_count": 1,
+            "is_locked": False,
+        },
+        "client_msg_id": f"cm-{next(_counter)}",
+        "channel": channel,
+        "event_ts": ts,
+        "channel_type": "channel",
+    }
+
+
+def subtype_message(subtype: str, channel: str, user: str = USER, text: str = "", **extra) -> dict:
+    """A message of another subtype (docs.slack.dev/reference/events/message#subtypes): the common fields."""
+    return {
+        "type": "message",
+        "subtype": subtype,
+        "channel": channel,
+        "user": user,
+        "text": text,
+        "ts": next_ts(),
+        "channel_type": "im" if channel.startswith("D") else "channel",
+        **extra,
+    }
+
+
+def assistant_thread_started(user: str, channel: str, context_channel: str | None = None) -> tuple[dict, str]:
+    """assistant_thread_started, as bolt-python's captured sample (tests/scenario_tests/test_events_assistant.py);
+    returns (the event, the thread's ts)."""
+    thread_ts = next_ts()
+    context = {"channel_id": context_channel, "team_id": TEAM} if context_channel else {}
+    return {
+        "type": "assistant_thread_started",
+        "assistant_thread": {"user_id": user, "context": context, "channel_id": channel, "thread_ts": thread_ts},
+        "event_ts": next_ts(),
+    }, thread_ts
+
+
+def assistant_context_changed(user: str, channel: str, thread_ts: str, context_channel: str) -> dict:
+    """assistant_thread_context_changed, as the same sample file."""
+    return {
+        "type": "assistant_thread_context_changed",
+        "assistant_thread": {
+            "user_id": user,
+            "context": {"channel_id": context_channel, "team_id": TEAM},
+            "channel_id": channel,
+            "thread_ts": thread_ts,
+        },
+        "event_ts": next_ts(),
+    }
+
+
+def assistant_message(text: str, user: str, channel: str, thread_ts: str) -> dict:
+    """A user's message in an assistant thread, as the same sample file (user_message_event_body)."""
+    ts = next_ts()
+    return {
+        "user": user,
+        "type": "message",
+        "ts": ts,
+        "text": text,
+        "team": TEAM,
+        "user_team": TEAM,
+        "source_team": TEAM,
+        "user_profile": {},
+        "thread_ts": thread_ts,
+        "parent_user_id": user,
+        "channel": channel,
+        "event_ts": ts,
+        "channel_type": "im",
+    }
+
+
+def link_shared(urls: list[str], channel: str, user: str = USER, *, member: bool = True, **extra) -> dict:
+    """link_shared, as Slack's documented sample (docs.slack.dev/reference/events/link_shared): channel,
+    is_bot_user_member, user, message_ts, unfurl_id, source, links[{domain, url}]."""
+    message_ts = next_ts()
+    from urllib.parse import urlsplit
+
+    return {
+        "type": "link_shared",
+        "channel": channel,
+        "is_bot_user_member": member,
+        "user": user,
+        "message_ts": message_ts,
+        "unfurl_id": f"{channel}.{message_ts}.{next(_counter):08x}",
+        "source": "conversations_history",
+        "links": [{"domain": urlsplit(url).hostname, "url": url} for url in urls],
+        "event_ts": message_ts,
+        **extra,
+    }
+
+
+def message_shortcut(
+    callback_id: str, text: str, response_url: str, user: str = USER, channel: str = CHANNEL, author: str = "U0AUTHOR1"
+) -> dict:
+    """A message shortcut, as bolt-python's captured sample (tests/scenario_tests/test_app_using_methods_in_class.py):
+    type message_action with the message, its channel and a response_url."""
+    ts = next_ts()
+    return {
+        **global_shortcut(callback_id, user),
+        "type": "message_action",
+        "channel": {"id": channel, "name": "general"},
+        "message_ts": ts,
+        "message": {
+            "type": "message",
+            "text": text,
+            "user": author,
+            "ts": ts,
+            "team": TEAM,
+            "blocks": [rich_text(text)] if text else [],
+        },
+        "response_url": response_url,
+    }
+
+
+def global_shortcut(callback_id: str, user: str = USER) -> dict:
+    """A global shortcut, as bolt-python's captured sample (tests/scenario_tests/test_shortcut.py)."""
+    return {
+        "type": "shortcut",
+        "token": "unused",
+        "action_ts": next_ts(),
+        "team": {"id": TEAM, "domain": "example"},
+        "user": {"id": user, "username": "someone", "team_id": TEAM},
+        "callback_id": callback_id,
+        "trigger_id": f"trig.{next(_counter)}",
+    }
+
+
+def function_executed(
+    callback_id: str,
+    inputs: dict,
+    input_parameters: list[dict] | None = None,
+    output_parameters: list[dict] | None = None,
+) -> tuple[dict, str]:
+    """function_executed (a Workflow Builder custom step), as bolt-python's captured sample
+    (tests/scenario_tests/test_function.py); returns (the whole event_callback body, the execution id)."""
+    from tests.fakeslack import WORKFLOW_TOKEN
+
+    execution = f"Fx{next(_counter):08d}"
+    body = event(
+        {
+            "type": "function_executed",
+            "function": {
+                "id": f"Fn{callback_id}",
+                "callback_id": callback_id,
+                "title": callback_id,
+                "description": "",
+                "type": "app",
+                "input_parameters": input_parameters or [],
+                "output_parameters": output_parameters or [],
+                "app_id": "A0001",
+                "date_updated": int(time.time()),
+            },
+            "inputs": inputs,
+            "function_execution_id": execution,
+            "workflow_execution_id": f"Wx{next(_counter):08d}",
+            "event_ts": next_ts(),
+            "bot_access_token": WORKFLOW_TOKEN,
+        }
+    )
+    body.pop("authorizations")  # the sample has authed_users instead
+    body["authed_users"] = ["UBOT0001"]
+    return body, execution

@@ -16,15 +16,23 @@ from tests.slackkit import (
     HELP_CHANNEL,
     OSPO_MEMBER,
     TRIAGE,
+    UNREADABLE_FILES,
     SlackSide,
     block_action,
+    broadcast,
     channel_message,
     command,
     dm,
     event,
+    file_share,
+    function_executed,
+    global_shortcut,
     mention,
+    message_shortcut,
     post,
+    shared_file,
     sign,
+    subtype_message,
     view_submission,
 )
 
@@ -191,9 +199,12 @@ def test_plain_message_in_a_random_channel_is_ignored(bot, fake):
 def test_plain_message_in_a_help_channel_is_answered_in_a_thread(bot, fake):
     user, _ = new_dm()
     question = channel_message("how do I sign off my commits?", channel=HELP_CHANNEL, user=user)
-    bot["slack"].send_event(event(question))
-    answer = posted(fake, lambda a: a.get("channel") == HELP_CHANNEL and a.get("thread_ts") == question["ts"])
-    assert "git commit -s" in blocks_text(answer)
+    assert "git commit -s" in blocks_text(answered_in_its_thread(bot, fake, question))
+
+
+def answered_in_its_thread(bot, fake, message: dict) -> dict:
+    bot["slack"].send_event(event(message))
+    return posted(fake, lambda a: a.get("channel") == message["channel"] and a.get("thread_ts") == message["ts"])
 
 
 # -- 2. what the bot ignores ----------------------------------------------------------------------
@@ -222,6 +233,130 @@ def test_bots_edits_deletions_and_joins_are_ignored(bot, fake):
         for c in list(fake.calls)
         if c.args.get("thread_ts") == join_in_help["ts"] or c.args.get("timestamp") == join_in_help["ts"]
     ]
+
+
+def test_every_other_subtype_is_ignored_for_its_reason(bot, fake):
+    """Pins, topics, thread notices, EKM-hidden messages, huddles and subtypes Slack adds later."""
+    from bot.slack.events import IGNORED
+
+    channels = []
+    for subtype in (*IGNORED, "some_future_subtype"):
+        user, channel = new_dm()
+        channels.append(channel)
+        bot["slack"].send_event(event(subtype_message(subtype, channel, user=user, text="how do I sign off commits?")))
+    sentinel(bot, fake)
+    assert [c.method for c in list(fake.calls) if c.args.get("channel") in channels] == []
+
+
+# -- 2b. messages with files, thread broadcasts, /me -------------------------------------------------
+def test_a_file_with_words_is_answered_from_the_words(bot, fake):
+    user, channel = new_dm()
+    message = file_share("can we ship a SaaS product with AGPL code?", user=user, channel=channel)
+    bot["slack"].send_event(event(message))
+    answer = posted(fake, in_channel(channel))
+    assert "AGPL in services" in blocks_text(answer)
+    assert "I don't open attached files" in blocks_text(answer)  # honest about what was read
+    assert fake.wait_for("reactions.remove", where=in_channel(channel))[-1]["timestamp"] == message["ts"]
+
+
+def test_a_file_alone_gets_what_the_bot_does_with_files(bot, fake):
+    user, channel = new_dm()
+    bot["slack"].send_event(event(file_share("", user=user, channel=channel)))
+    reply = posted(fake, in_channel(channel))
+    assert reply["text"].startswith("📎 I got your file") and "/ospo help" in reply["text"]
+
+
+def test_files_slack_will_not_let_the_bot_read_change_nothing(bot, fake):
+    """A Slack Connect stub, a deleted file, one past the plan's limit, one the app may not see."""
+    user, channel = new_dm()
+    bot["slack"].send_event(event(file_share("how do I sign off my commits?", UNREADABLE_FILES, user, channel)))
+    assert "git commit -s" in blocks_text(posted(fake, in_channel(channel)))
+    user, channel = new_dm()
+    bot["slack"].send_event(event(file_share("", UNREADABLE_FILES, user, channel)))
+    assert posted(fake, in_channel(channel))["text"].startswith("📎 I got your file")
+    assert not fake.calls_to("files.info")  # nothing to fetch: the bot does not open files
+
+
+def test_files_in_channels_follow_the_channel_rules(bot, fake):
+    """In a help channel a file with words is answered in its thread; elsewhere, unless mentioned, ignored."""
+    user, _ = new_dm()
+    asked = file_share("how do I sign off my commits?", channel=HELP_CHANNEL, user=user)
+    assert "git commit -s" in blocks_text(answered_in_its_thread(bot, fake, asked))
+    quiet = new_channel()
+    bot["slack"].send_event(event(file_share("how do I sign off my commits?", channel=quiet, user=user)))
+    bot["slack"].send_event(event(file_share("", [shared_file("package-lock.json", "json")], channel=quiet)))
+    sentinel(bot, fake)
+    assert [c for c in list(fake.calls) if c.args.get("channel") == quiet] == []
+
+
+def test_a_broadcast_reply_in_the_bots_thread_is_answered_like_any_reply(bot, fake):
+    channel = new_channel()
+    question = mention("how do I sign off my commits?", channel=channel)
+    bot["slack"].send_event(event(question))
+    posted(fake, in_channel(channel))
+    bot["slack"].send_event(event(broadcast("does a new feature need approval?", channel, question["ts"])))
+    answers = fake.wait_for("chat.postMessage", count=2, where=in_channel(channel))
+    assert answers[1]["thread_ts"] == question["ts"] and "feedback_up" in blocks_text(answers[1])
+
+
+def test_a_me_message_is_a_question_too(bot, fake):
+    user, channel = new_dm()
+    bot["slack"].send_event(event(subtype_message("me_message", channel, user=user, text="wonders how to sign off")))
+    assert "feedback_up" in blocks_text(posted(fake, in_channel(channel)))
+
+
+# -- 2c. buttons, modals, shortcuts and steps of an older version ------------------------------------
+OLDER = "from an older version of ospo-bot"
+
+
+def test_an_old_button_is_acknowledged_and_explained(bot, fake):
+    url = fake.response_url("old-button")
+    status, _ = bot["slack"].send_interaction(block_action("renamed_in_v2", "7", response_url=url))
+    assert status == 200  # not Bolt's 404: no error marker on the button
+    said = fake.wait_for("response", where=lambda a: OLDER in a.get("text", ""))[-1]
+    assert said["response_type"] == "ephemeral" and said["replace_original"] is False
+
+    user, channel = new_dm()  # no response_url (e.g. App Home): a private word where they are
+    assert bot["slack"].send_interaction(block_action("gone_action", "1", user=user, channel=channel))[0] == 200
+    fake.wait_for("chat.postEphemeral", where=lambda a: a.get("user") == user and OLDER in a["text"])
+
+
+def test_an_old_button_inside_a_modal_updates_the_modal(bot, fake):
+    payload = block_action("old_select", "x", user=new_dm()[0])
+    payload["container"] = {"type": "view", "view_id": "V0OLD"}
+    payload["view"] = {"id": "V0OLD", "hash": "h1", "type": "modal", "callback_id": "old_modal", "state": {}}
+    del payload["message"]
+    assert bot["slack"].send_interaction(payload)[0] == 200
+    update = fake.wait_for("views.update", where=lambda a: a.get("view_id") == "V0OLD")[-1]
+    assert OLDER in json.dumps(update["view"])
+
+
+def test_an_old_modal_submission_is_answered_in_the_modal(bot, fake):
+    status, body = bot["slack"].send_interaction(view_submission("renamed_modal", "1", {}))
+    assert status == 200
+    answer = json.loads(body)
+    assert answer["response_action"] == "update" and OLDER in json.dumps(answer["view"])
+
+
+def test_an_old_shortcut_and_an_old_workflow_step(bot, fake):
+    shortcut = global_shortcut("removed_shortcut")
+    assert bot["slack"].send_interaction(shortcut)[0] == 200
+    opened = fake.wait_for("views.open", where=lambda a: a.get("trigger_id") == shortcut["trigger_id"])[-1]
+    assert OLDER in json.dumps(opened["view"])
+    url = fake.response_url("old-message-shortcut")
+    assert bot["slack"].send_interaction(message_shortcut("removed_message_shortcut", "hi", url))[0] == 200
+    fake.wait_for("response", where=lambda a: OLDER in a.get("text", ""))
+
+    body, execution = function_executed("removed_step", {})
+    assert bot["slack"].send_event(body)[0] == 200
+    failed = fake.wait_for("functions.completeError", where=lambda a: a["function_execution_id"] == execution)
+    assert "older version of ospo-bot" in failed[-1]["error"]
+
+
+def test_an_event_the_bot_does_not_act_on_is_acknowledged(bot, fake):
+    """Not 404: Slack retries what is not acknowledged and may turn the subscription off."""
+    status, _ = bot["slack"].send_event(event({"type": "channel_created", "channel": {"id": "C0NEW"}}))
+    assert status == 200
 
 
 # -- 3. the working indicator ---------------------------------------------------------------------

@@ -37,8 +37,10 @@ def answer_in(
     channel: str,
     thread_ts: str | None,
     message_ts: str | None,
+    note: str | None = None,
 ) -> Reply | None:
-    """Answer a message: a reaction while working, the answer in the thread (or DM), recorded."""
+    """Answer a message: a reaction while working, the answer in the thread (or DM), recorded.
+    note: a line under the answer (e.g. that attached files were not read)."""
     if not question_text(question):
         client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=EMPTY_HELP)
         return None
@@ -52,7 +54,7 @@ def answer_in(
             channel=channel,
             thread_ts=thread_ts,
             text=answer_text(reply),
-            blocks=answer_blocks(reply),
+            blocks=answer_blocks(reply, note=note),
             unfurl_links=False,
             unfurl_media=False,
         )

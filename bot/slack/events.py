@@ -1,32 +1,61 @@
-"""Messages: DMs, @mentions, follow-ups in the bot's threads, help channels, and the OSPO team's
-replies in triage threads (relayed to the asker)."""
+"""Messages: DMs, @mentions, follow-ups in the bot's threads, help channels, messages with files,
+and the OSPO team's replies in triage threads (relayed to the asker).
+
+Every message event is either answered or ignored for a reason named in IGNORED (README, "Which
+messages are answered"); Slack's message subtypes are listed at
+https://docs.slack.dev/reference/events/message#subtypes.
+"""
 
 from __future__ import annotations
+
+import logging
 
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from bot.slack.blocks.answers import FILES_NOT_READ, FILES_ONLY
 from bot.slack.blocks.triage import relay_blocks, relay_text, relayed_blocks
 from bot.slack.conversation import answer_in, question_text
 from bot.wiring import Core
 
-# Message subtypes that are not someone asking something: edits, deletions, joins, bots...
-IGNORED_SUBTYPES = {
-    "message_changed",
-    "message_deleted",
-    "channel_join",
-    "channel_leave",
-    "bot_message",
-    "group_join",
-    "group_leave",
-    "channel_topic",
-    "channel_purpose",
-    "channel_name",
-    "thread_broadcast",
-    "message_replied",
-    "pinned_item",
-    "unpinned_item",
-    "ekm_access_denied",
+log = logging.getLogger(__name__)
+
+# Subtypes that are a person writing, answered like a plain message (subtype None).
+ANSWERED = {
+    "file_share": "a message with files: its words are the question (on_file_share)",
+    "thread_broadcast": "a thread reply also sent to the channel: answered in the thread, as without the tick",
+    "me_message": "/me text: still a person writing",
+}
+# Subtypes that are not someone asking something, and why they get no answer.
+IGNORED = {
+    "message_changed": "an edit: the message was answered when it was first posted",
+    "message_deleted": "a deletion",
+    "message_replied": "Slack's notice that a thread has a new reply; the reply comes as its own event",
+    "bot_message": "another app's message: bots do not ask the help desk",
+    "channel_join": "a join notice",
+    "group_join": "a join notice",
+    "channel_leave": "a leave notice",
+    "group_leave": "a leave notice",
+    "channel_topic": "a topic change",
+    "group_topic": "a topic change",
+    "channel_purpose": "a description change",
+    "group_purpose": "a description change",
+    "channel_name": "a rename",
+    "group_name": "a rename",
+    "channel_archive": "an archive notice",
+    "group_archive": "an archive notice",
+    "channel_unarchive": "an unarchive notice",
+    "group_unarchive": "an unarchive notice",
+    "channel_convert_to_private": "a channel made private",
+    "channel_convert_to_public": "a channel made public",
+    "channel_posting_permissions": "a change of who may post",
+    "pinned_item": "a pin",
+    "unpinned_item": "an unpin",
+    "reminder_add": "a reminder set with /remind",
+    "ekm_access_denied": "a message hidden by Enterprise Key Management: there is nothing to read",
+    "huddle_thread": "a huddle's notice",
+    "channel_canvas_updated": "a canvas edit",
+    "assistant_app_thread": "the root of an assistant-pane thread, written by Slack",
 }
 
 
@@ -35,8 +64,22 @@ def register(app: App) -> None:
     app.event("message")(on_message)
 
 
+def ignored_because(event: dict) -> str | None:
+    """Why a message event gets no answer, or None when it is a person writing."""
+    subtype = event.get("subtype")
+    if event.get("bot_id"):
+        return IGNORED["bot_message"]
+    if subtype is None or subtype in ANSWERED:
+        return None
+    return IGNORED.get(subtype, f"subtype {subtype}: not a message a person writes")
+
+
 def on_mention(event, client, context, core: Core):
-    if event.get("bot_id") or event.get("subtype"):
+    if ignored_because(event):
+        return
+    thread_ts = event.get("thread_ts") or event["ts"]
+    if event.get("files") and not question_text(event.get("text"), context.bot_user_id):
+        client.chat_postMessage(channel=event["channel"], thread_ts=thread_ts, text=FILES_ONLY)
         return
     answer_in(
         client,
@@ -44,37 +87,76 @@ def on_mention(event, client, context, core: Core):
         question=question_text(event.get("text"), context.bot_user_id),
         user=event["user"],
         channel=event["channel"],
-        thread_ts=event.get("thread_ts") or event["ts"],
+        thread_ts=thread_ts,
         message_ts=event["ts"],
+        note=FILES_NOT_READ if event.get("files") else None,
     )
 
 
 def on_message(event, client, context, core: Core):
-    if event.get("bot_id") or event.get("subtype") in IGNORED_SUBTYPES or event.get("subtype"):
+    why = ignored_because(event)
+    if why:
+        log.debug("message %s in %s ignored: %s", event.get("ts"), event.get("channel"), why)
         return
+    if event.get("subtype") == "file_share":
+        on_file_share(event, client, context, core)
+        return
+    answer_message(event, client, context, core)
+
+
+def on_file_share(event, client, context, core: Core):
+    """A message with files (a LICENSE, a lockfile, a screenshot), wherever the bot would answer its
+    words. Its words are the question, answered as usual with a note that files are not read; a file
+    alone gets FILES_ONLY. Checks of the files themselves hook in here, before the words."""
+    if question_text(event.get("text"), context.bot_user_id):
+        answer_message(event, client, context, core, note=FILES_NOT_READ)
+        return
+    thread_ts = thread_to_answer(event, context, core)
+    if thread_ts is not None:
+        client.chat_postMessage(channel=event["channel"], thread_ts=thread_ts or None, text=FILES_ONLY)
+
+
+def thread_to_answer(event: dict, context, core: Core) -> str | None:
+    """Where a message addressed to the bot is answered: its thread's ts ("" for the DM itself), or None
+    when it is not addressed to the bot (a channel it only reads, or a mention, which app_mention answers)."""
+    channel, thread_ts = event.get("channel"), event.get("thread_ts")
+    if event.get("channel_type") == "im":
+        return thread_ts or ""
+    if mentions_bot(event.get("text"), context):
+        return None  # app_mention answers it
+    if thread_ts and channel != core.settings.triage_channel and core.desk.is_bot_thread(channel, thread_ts):
+        return thread_ts
+    if not thread_ts and channel in core.settings.help_channel_ids:
+        return event["ts"]
+    return None
+
+
+def mentions_bot(text: str | None, context) -> bool:
+    return bool(context.bot_user_id and f"<@{context.bot_user_id}" in (text or ""))
+
+
+def answer_message(event, client, context, core: Core, note: str | None = None):
     user, channel, text = event.get("user"), event.get("channel"), event.get("text") or ""
     if not user or not channel or user == context.bot_user_id:
         return
-    thread_ts, settings = event.get("thread_ts"), core.settings
-    if event.get("channel_type") == "im":
-        answer_in(
-            client, core.desk, question=text, user=user, channel=channel, thread_ts=thread_ts, message_ts=event["ts"]
-        )
-        return
-    if context.bot_user_id and f"<@{context.bot_user_id}" in text:
+    if event.get("channel_type") != "im" and mentions_bot(text, context):
         return  # app_mention answers it
-    if thread_ts and channel == settings.triage_channel:
-        relay_reply(client, core, channel, thread_ts, text, user)
+    if event.get("thread_ts") and channel == core.settings.triage_channel:
+        relay_reply(client, core, channel, event["thread_ts"], text, user)
         return
-    if thread_ts and core.desk.is_bot_thread(channel, thread_ts):
-        answer_in(
-            client, core.desk, question=text, user=user, channel=channel, thread_ts=thread_ts, message_ts=event["ts"]
-        )
+    thread_ts = thread_to_answer(event, context, core)
+    if thread_ts is None:
         return
-    if not thread_ts and channel in settings.help_channel_ids:
-        answer_in(
-            client, core.desk, question=text, user=user, channel=channel, thread_ts=event["ts"], message_ts=event["ts"]
-        )
+    answer_in(
+        client,
+        core.desk,
+        question=text,
+        user=user,
+        channel=channel,
+        thread_ts=thread_ts or None,
+        message_ts=event["ts"],
+        note=note,
+    )
 
 
 def relay_reply(client: WebClient, core: Core, channel: str, thread_ts: str, text: str, user: str) -> None:

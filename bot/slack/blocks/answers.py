@@ -33,6 +33,15 @@ USE_LABEL = {
     "internal": "Internal tools",
 }
 
+# Files shared with the bot: what it does with them today (their words are answered, the files are
+# not opened). Change these two when the bot learns to read a kind of file.
+FILES_NOT_READ = "📎 I answered your words; I don't open attached files, so I haven't looked at the file itself."
+FILES_ONLY = (
+    "📎 I got your file, but I don't open attachments. Tell me in words what you want to know, e.g. "
+    "“can we ship a product that uses GPL-3.0 code?”, or name the file's license and I'll give you "
+    "our policy's verdict. `/ospo help` shows what else I do."
+)
+
 HELP = """*I answer open-source questions from the OSPO handbook, quoting it word for word.*
 • *Ask me* in a DM, mention me (`@ospo-bot …`) in a channel, or type `/ospo ask <question>`.
   Mentions are answered in a thread; ask follow-ups in the same thread, no mention needed.
@@ -47,7 +56,8 @@ HELP = """*I answer open-source questions from the OSPO handbook, quoting it wor
 • `/ospo help` shows this."""
 
 
-def answer_blocks(reply: Reply, *, private: bool = False) -> list[dict]:
+def answer_blocks(reply: Reply, *, private: bool = False, note: str | None = None) -> list[dict]:
+    """note: a line under the answer, above its buttons."""
     answer = reply.answer
     blocks: list[Block] = []
     if reply.license is not None:
@@ -81,6 +91,8 @@ def answer_blocks(reply: Reply, *, private: bool = False) -> list[dict]:
             )
     if answer.degraded:
         blocks.append(context("⚠️ Search is running in a reduced mode; answers may be less precise."))
+    if note:
+        blocks.append(context(note))
     qid = str(reply.question_id)
     elements = [
         button("👍", ids.FEEDBACK_UP, qid),

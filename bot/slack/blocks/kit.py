@@ -110,6 +110,13 @@ def modal(
     ).to_dict()
 
 
+def notice_modal(text: str, title: str = "ospo-bot") -> dict:
+    """A modal that only says something (a Close button, nothing to submit)."""
+    return View(
+        type="modal", title=plain(title, MAX_TITLE), close=plain("Close", MAX_TITLE), blocks=[section(text)]
+    ).to_dict()
+
+
 def to_dicts(blocks: list[Block]) -> list[dict]:
     return [b.to_dict() for b in blocks[:MAX_BLOCKS]]
 
