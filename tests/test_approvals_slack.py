@@ -12,6 +12,7 @@ import json
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -580,6 +581,31 @@ def test_status_history_and_cancel(bot, fake):
     assert "cancelled" in text_of(slash(bot, fake, f"status {pending['ref']}", user))
     # Cancelling what was already decided says why not.
     assert "cannot become cancelled" in slash(bot, fake, f"cancel {trivial['ref']}", user)["text"]
+
+
+def test_dates_are_in_each_persons_time_zone_not_utc(bot, fake):
+    """users.info's tz, looked up once per person: the requester in New York;
+    the approvals channel (many readers) in OSPO_TIMEZONE. Slack's <!date> token renders each date in
+    the reader's own zone; its fallback is the text notifications show."""
+    user = new_user()
+    fake.time_zones[user] = "America/New_York"
+    request = pending_request(bot, fake, user)
+    created = datetime.fromisoformat(request["row"]["created_at"])
+
+    def fallback(zone: str) -> str:
+        local = created.astimezone(ZoneInfo(zone))
+        return f"^{{date_short_pretty}} at {{time}}|{local:%-d %b %Y %H:%M} {local.tzname()}>"
+
+    assert fallback("UTC") in text_of(request["post"])  # the channel: OSPO_TIMEZONE
+    for _ in range(2):
+        assert fallback("America/New_York") in text_of(slash(bot, fake, f"status {request['ref']}", user))
+    assert len([a for a in fake.calls_to("users.info") if a.get("user") == user]) == 1  # cached
+
+    assert decide(bot, "approve", request, APPROVER2, "Keep the DCO sign-off") == {}
+    told = dms(fake, request, 2)[-1]  # the requester's DM: the decision's time in New York
+    decided = datetime.fromisoformat(row_of(bot, request["id"])["decided_at"]).astimezone(ZoneInfo("America/New_York"))
+    assert f"|{decided:%-d %b %Y %H:%M} {decided.tzname()}>" in text_of(told)
+    assert "+00:00" not in text_of(told)  # no raw ISO time left anywhere a person reads
 
 
 # -- 12. App Home ------------------------------------------------------------------------------------------

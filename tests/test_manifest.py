@@ -18,6 +18,7 @@ SCOPES = {
     "files:write",
     "reactions:write",
     "usergroups:read",
+    "users:read",
 }
 
 

@@ -5,6 +5,7 @@ this only adapts: it asks the core, and shows the core's refusal as it is."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -15,6 +16,7 @@ from bot.slack.blocks import approvals as blocks
 from bot.slack.blocks.kit import typed
 from bot.slack.client import say
 from bot.slack.outbox import outbox_note, post_request
+from bot.slack.people import time_zone
 from bot.wiring import Core
 
 MAX_ERROR = 150  # Slack shows at most this much under a field
@@ -96,7 +98,10 @@ def open_decision(ack, body, client, core: Core):
     except ApprovalError as error:
         say(client, (body.get("channel") or {}).get("id"), user, str(error))
         return
-    client.views_open(trigger_id=body["trigger_id"], view=blocks.decision_modal(action, request))
+    # Dates in OSPO_TIMEZONE's fallback: no users.info lookup before views.open (the trigger lasts 3 s);
+    # Slack shows them in the approver's own time zone anyway.
+    zone = ZoneInfo(core.settings.timezone)
+    client.views_open(trigger_id=body["trigger_id"], view=blocks.decision_modal(action, request, zone))
 
 
 def decide(ack, body, view, client, core: Core):
@@ -162,7 +167,7 @@ def settle(ack, client: WebClient, core: Core, change: Callable[[], Request]) ->
 
 
 # -- /ospo status | cancel (called by commands.py) ------------------------------------------------------
-def status(core: Core, user: str, ref: str, respond) -> None:
+def status(client: WebClient, core: Core, user: str, ref: str, respond) -> None:
     """One request with its history (the requester's, or anyone's for an approver), or all of mine."""
     if not ref:
         mine = core.approvals.list(requester=user)
@@ -172,8 +177,8 @@ def status(core: Core, user: str, ref: str, respond) -> None:
     if request is None or (request.requester != user and user not in core.approvers):
         respond(response_type="ephemeral", text=f"No request {ref} of yours.")
         return
-    history = core.approvals.events(request.id)
-    respond(response_type="ephemeral", text=request.ref, blocks=blocks.status_blocks([request], history))
+    history, zone = core.approvals.events(request.id), time_zone(client, user, core.settings.timezone)
+    respond(response_type="ephemeral", text=request.ref, blocks=blocks.status_blocks([request], history, zone))
 
 
 def cancel(client: WebClient, core: Core, user: str, ref: str, respond) -> None:
@@ -200,7 +205,7 @@ def refresh_channel_message(client: WebClient, core: Core, request: Request) -> 
     posted = core.approvals.posted_message(request.id)
     if posted:
         channel, ts = posted
-        blocks_ = blocks.request_blocks(request, buttons=True)
+        blocks_ = blocks.request_blocks(request, buttons=True, zone=ZoneInfo(core.settings.timezone))
         client.chat_update(channel=channel, ts=ts, text=f"{request.ref}: {request.state}", blocks=blocks_)
     elif request.state == "pending":
         post_request(client, core, request)
@@ -208,8 +213,9 @@ def refresh_channel_message(client: WebClient, core: Core, request: Request) -> 
 
 def tell_requester(client: WebClient, core: Core, request: Request, note: str | None = None) -> None:
     request = core.approvals.with_question(request)
+    zone = time_zone(client, request.requester, core.settings.timezone)
     client.chat_postMessage(
         channel=request.requester,
         text=blocks.requester_update_text(request, note),
-        blocks=blocks.requester_update_blocks(request, note),
+        blocks=blocks.requester_update_blocks(request, note, zone),
     )

@@ -23,7 +23,7 @@ def ospo(ack, command, respond, client, core: Core):
     elif word == "approve":
         approvals.open_form(client, command["trigger_id"], {"repository_url": rest.split()[0]} if rest else {})
     elif word == "status":
-        approvals.status(core, command["user_id"], rest, respond)
+        approvals.status(client, core, command["user_id"], rest, respond)
     elif word == "cancel":
         approvals.cancel(client, core, command["user_id"], rest, respond)
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.slack.blocks.home import home_view
+from bot.slack.people import time_zone
 from bot.wiring import Core
 
 
@@ -18,4 +19,5 @@ def on_home_opened(event, client, core: Core):
     user = event["user"]
     queue = core.approvals.pending() if user in core.approvers else None
     mine = core.approvals.list(requester=user)[:10]
-    client.views_publish(user_id=user, view=home_view(core.desk.recent_questions(user), mine, queue))
+    zone = time_zone(client, user, core.settings.timezone)
+    client.views_publish(user_id=user, view=home_view(core.desk.recent_questions(user), mine, queue, zone))

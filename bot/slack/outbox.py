@@ -6,6 +6,7 @@ replica posts only what it holds; what Slack refuses stays for the housekeeping 
 from __future__ import annotations
 
 import logging
+from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -33,7 +34,9 @@ def post_request(client: WebClient, core: Core, request: Request) -> Exception |
     ts = None
     try:
         posted = client.chat_postMessage(
-            channel=channel, text=f"{request.ref} needs a decision", blocks=request_blocks(request, buttons=True)
+            channel=channel,
+            text=f"{request.ref} needs a decision",
+            blocks=request_blocks(request, buttons=True, zone=ZoneInfo(core.settings.timezone)),
         )
         ts = posted["ts"]
     except (SlackApiError, OSError) as error:  # OSError: timeouts and connection errors

@@ -4,6 +4,8 @@ reminders), and /ospo status."""
 
 from __future__ import annotations
 
+from datetime import UTC, tzinfo
+
 from slack_sdk.models.blocks import ActionsBlock, Block, CheckboxesElement, StaticSelectElement
 
 from bot.approvals import FIELD_SPECS, FIELDS, TYPE_LABELS, Event, Request
@@ -24,6 +26,7 @@ from bot.slack.blocks.kit import (
     section,
     text_input,
     to_dicts,
+    when,
 )
 
 STATE_LABEL = {
@@ -98,12 +101,13 @@ def blanket_chosen(view: dict) -> bool:
 
 
 # -- a request, as approvers and requesters see it -------------------------------------------------
-def request_summary(request: Request) -> str:
+def request_summary(request: Request, zone: tzinfo = UTC) -> str:
+    """zone: the reader's time zone (bot/slack/people.py), for dates."""
     f = request.fields
     lines = [
         f"*{request.ref}* · {TYPE_LABELS.get(request.type, request.type)} · "
         f"{STATE_LABEL.get(request.state, request.state)}",
-        f"Requested by <@{request.requester}> · {escape(request.subject or '—')}",
+        f"Requested by <@{request.requester}> {when(request.created_at, zone)} · {escape(request.subject or '—')}",
     ]
     if request.license_expression:
         lines.append(f"License: {escape(request.license_expression)} ({escape(request.license_category or '?')})")
@@ -125,10 +129,10 @@ def decision_buttons(request: Request) -> ActionsBlock:
     )
 
 
-def request_blocks(request: Request, *, buttons: bool) -> list[dict]:
+def request_blocks(request: Request, *, buttons: bool, zone: tzinfo = UTC) -> list[dict]:
     """A request as approvers see it: summary, what the policy flagged, precedent, and (while it
     waits) Approve / Reject / Ask for info. Buttons carry only the request id."""
-    built: list[Block] = [section(request_summary(request))]
+    built: list[Block] = [section(request_summary(request, zone))]
     if request.auto_reasons:
         built.append(section("*Why it was auto-approved*\n" + bullets([escape(r) for r in request.auto_reasons])))
     if request.flags:
@@ -143,11 +147,11 @@ def request_blocks(request: Request, *, buttons: bool) -> list[dict]:
     if request.decided_by and request.state in ("approved", "rejected", "needs_info"):
         why = f": {escape(request.reason)}" if request.reason else ""
         cond = f"\nConditions: {escape(request.conditions)}" if request.conditions else ""
-        blanket = f"\nCovers the project until {escape(request.blanket_until or '')}" if request.blanket else ""
+        blanket = f"\nCovers the project until {when(request.blanket_until, zone)}" if request.blanket else ""
         built.append(
             section(
-                f"{STATE_LABEL.get(request.state)} by <@{request.decided_by}> at "
-                f"{escape(request.decided_at or '')}{why}{cond}{blanket}"
+                f"{STATE_LABEL.get(request.state)} by <@{request.decided_by}> "
+                f"{when(request.decided_at, zone)}{why}{cond}{blanket}"
             )
         )
     if buttons and request.state in ("approved", "rejected"):
@@ -157,11 +161,11 @@ def request_blocks(request: Request, *, buttons: bool) -> list[dict]:
     return to_dicts(built)
 
 
-def decision_modal(action: str, request: Request) -> dict:
+def decision_modal(action: str, request: Request, zone: tzinfo = UTC) -> dict:
     """Approve (optional conditions, blanket for contributions) or Reject / Ask for info (reason)."""
     reason = text_input(ids.FIELD_VALUE, multiline=True, max_length=2000)
     built: list[Block] = [
-        section(request_summary(request)),
+        section(request_summary(request, zone)),
         field(ids.DECISION_BLOCK, DECISION_LABEL[action], reason, optional=action == "approve"),
     ]
     if action == "approve" and request.type == "contribute":
@@ -186,10 +190,10 @@ def answer_button(request: Request) -> ActionsBlock:
     return ActionsBlock(elements=[button("Answer", ids.ANSWER_INFO, str(request.id), style="primary")])
 
 
-def requester_update_blocks(request: Request, note: str | None = None) -> list[dict]:
+def requester_update_blocks(request: Request, note: str | None = None, zone: tzinfo = UTC) -> list[dict]:
     """The DM a requester gets when their request is decided or needs something (request: with
-    the question, Approvals.with_question); note: a line under it."""
-    built: list[Block] = [section(request_summary(request))]
+    the question, Approvals.with_question); note: a line under it; zone: the requester's."""
+    built: list[Block] = [section(request_summary(request, zone))]
     if request.state == "auto_approved":
         built.append(section("You can go ahead:\n" + bullets([escape(r) for r in request.auto_reasons])))
     elif request.state == "pending":
@@ -197,7 +201,8 @@ def requester_update_blocks(request: Request, note: str | None = None) -> list[d
     elif request.state in ("approved", "rejected"):
         why = f"\n{quote(escape(request.reason))}" if request.reason else ""
         cond = f"\n*Conditions:* {escape(request.conditions)}" if request.conditions else ""
-        built.append(section(f"{STATE_LABEL[request.state]} by <@{request.decided_by}>{why}{cond}"))
+        decided = f"{STATE_LABEL[request.state]} by <@{request.decided_by}> {when(request.decided_at, zone)}"
+        built.append(section(f"{decided}{why}{cond}"))
     elif request.state == "needs_info":
         built.append(section(f"<@{request.decided_by}> needs more information:\n{quote(escape(request.reason or ''))}"))
         built.append(answer_button(request))
@@ -210,15 +215,15 @@ def requester_update_text(request: Request, note: str | None = None) -> str:
     return f"{request.ref}: {request.state}" + (f". {note}" if note else "")
 
 
-def status_blocks(requests: list[Request], events: list[Event] | None = None) -> list[dict]:
+def status_blocks(requests: list[Request], events: list[Event] | None = None, zone: tzinfo = UTC) -> list[dict]:
     if events is not None:
         (request,) = requests
         history = [
-            f"• {escape(e.at)} <@{e.actor}>: {escape(e.from_state)} → {escape(e.to_state)}"
+            f"• {when(e.at, zone)} <@{e.actor}>: {escape(e.from_state)} → {escape(e.to_state)}"
             + (f" — {escape(fit(e.reason, 200))}" if e.reason else "")
             for e in events[-20:]
         ]
-        return to_dicts([section(request_summary(request)), section("*History*\n" + "\n".join(history))])
+        return to_dicts([section(request_summary(request, zone)), section("*History*\n" + "\n".join(history))])
     return to_dicts([section(status_text(requests))])
 
 

@@ -3,6 +3,8 @@ the same buttons as the approvals channel."""
 
 from __future__ import annotations
 
+from datetime import UTC, tzinfo
+
 from slack_sdk.models.blocks import Block, DividerBlock
 from slack_sdk.models.views import View
 
@@ -14,9 +16,11 @@ from bot.slack.blocks.kit import MAX_BLOCKS, escape, fit, section
 QUEUE_SHOWN = 12  # 2 blocks each stays well inside 50 with the rest
 
 
-def home_view(recent: list[dict], mine: list[Request] | None = None, queue: list[Request] | None = None) -> dict:
+def home_view(
+    recent: list[dict], mine: list[Request] | None = None, queue: list[Request] | None = None, zone: tzinfo = UTC
+) -> dict:
     """recent: my last questions (question, confident); mine: my requests; queue: the pending
-    requests, for approvers only (None for everyone else)."""
+    requests, for approvers only (None for everyone else); zone: the reader's, for dates."""
     blocks: list[Block] = [section(HELP), DividerBlock()]
     if recent:
         lines = [
@@ -28,5 +32,5 @@ def home_view(recent: list[dict], mine: list[Request] | None = None, queue: list
     if queue is not None:
         blocks.append(section(f"*Waiting for a decision* ({len(queue)}, oldest first)"))
         for request in queue[:QUEUE_SHOWN]:
-            blocks += [section(request_summary(request)), decision_buttons(request)]
+            blocks += [section(request_summary(request, zone)), decision_buttons(request)]
     return View(type="home", blocks=blocks[:MAX_BLOCKS]).to_dict()

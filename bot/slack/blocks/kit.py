@@ -6,6 +6,8 @@ User text goes through `escape` before it is shown: `<!channel>` stays text.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, tzinfo
+
 from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
@@ -55,6 +57,23 @@ def link(source: Source) -> str:
     if source.url and source.url.startswith(("http://", "https://")):
         return f"<{source.location}|{label}>"
     return f"{label} (`{escape(source.location)}`)"
+
+
+def when(stored: str | None, zone: tzinfo = UTC) -> str:
+    """A stored time (ISO 8601, UTC) or date as mrkdwn: Slack's <!date> token, which each reader's
+    client shows in their own time zone ("Yesterday at 14:05"), with a fallback in `zone` (the
+    reader's, from users.info) for notifications and clients that cannot render it."""
+    if not stored:
+        return ""
+    try:
+        moment = datetime.fromisoformat(stored)
+    except ValueError:
+        return escape(stored)
+    if "T" not in stored:  # a date: no time of day, no time zone
+        return f"<!date^{int(moment.replace(tzinfo=UTC).timestamp())}^{{date_long}}|{moment:%-d %B %Y}>"
+    local = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(zone)
+    fallback = f"{local:%-d %b %Y %H:%M} {local.tzname() or ''}".strip()
+    return f"<!date^{int(local.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
 
 
 def section(text: str, accessory: InteractiveElement | None = None) -> SectionBlock:
