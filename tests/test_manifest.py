@@ -23,12 +23,17 @@ SCOPES = {
 
 
 def test_manifests_match_the_bot():
+    from bot.slack import ids
+
     for name, socket in (("manifest.yml", True), ("manifest-http.yml", False)):
         manifest = yaml.safe_load((ROOT / name).read_text())
         settings = manifest["settings"]
         assert set(settings["event_subscriptions"]["bot_events"]) == EVENTS
         assert set(manifest["oauth_config"]["scopes"]["bot"]) == SCOPES
         assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/ospo"]
+        shortcuts = {s["callback_id"]: s["type"] for s in manifest["features"]["shortcuts"]}
+        assert shortcuts == {ids.ASK_SHORTCUT: "message", ids.APPROVAL_SHORTCUT: "global"}
+        assert all(len(s["name"]) <= 24 and len(s["description"]) <= 80 for s in manifest["features"]["shortcuts"])
         assert settings["interactivity"]["is_enabled"] and manifest["features"]["app_home"]["home_tab_enabled"]
         assert settings["socket_mode_enabled"] is socket
         if not socket:

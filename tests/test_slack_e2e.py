@@ -397,6 +397,40 @@ def test_slash_help_bare_and_approve(bot, fake):
     assert view["callback_id"] == "approval_request"  # /ospo approve opens the request form
 
 
+# -- 4b. shortcuts -------------------------------------------------------------------------------
+def test_ask_the_ospo_about_a_message_answers_privately_and_shares(bot, fake):
+    user, channel = new_dm()[0], new_channel()
+    url = fake.response_url("shortcut")
+    shortcut = message_shortcut("ask_ospo", "<@U0OTHER> can we use AGPL code in our SaaS?", url, user, channel)
+    assert bot["slack"].send_interaction(shortcut)[0] == 200
+    reply = fake.wait_for("response", where=lambda a: "AGPL in services" in everything(a))[-1]
+    assert reply["response_type"] == "ephemeral"
+    asked = next(db(bot).query("SELECT * FROM questions WHERE id = ?", [int(button_value(reply, "share"))]))
+    assert asked["user"] == user and asked["source"] == "slack-shortcut"  # whoever ran it, not the author
+    assert asked["question"] == "<@U0OTHER> can we use AGPL code in our SaaS?"
+
+    # Share in channel, in a channel the bot is not in: posted through the response_url instead.
+    fake.fail("chat.postMessage", "not_in_channel", where=in_channel(channel))
+    share_url = fake.response_url("share")
+    click = block_action("share", button_value(reply, "share"), user=user, channel=channel, ephemeral=True)
+    bot["slack"].send_interaction({**click, "response_url": share_url})
+    shared = fake.wait_for("response", where=lambda a: a.get("response_type") == "in_channel")[-1]
+    assert "AGPL in services" in everything(shared)
+    fake.wait_for("response", where=lambda a: a.get("delete_original") is True)
+
+    empty = message_shortcut("ask_ospo", "", fake.response_url("empty"), user, channel)
+    bot["slack"].send_interaction(empty)
+    fake.wait_for("response", where=lambda a: "no words for me to ask about" in a.get("text", ""))
+
+
+def test_request_approval_shortcut_opens_the_request_form(bot, fake):
+    shortcut = global_shortcut("request_approval")
+    assert bot["slack"].send_interaction(shortcut)[0] == 200
+    opened = fake.wait_for("views.open", where=lambda a: a.get("trigger_id") == shortcut["trigger_id"])[-1]
+    view = opened["view"] if isinstance(opened["view"], dict) else json.loads(opened["view"])
+    assert view["callback_id"] == "approval_request"  # the same form as /ospo approve
+
+
 # -- 5, 6. what the answer says ------------------------------------------------------------------
 def test_license_question_leads_with_the_policy_verdict(bot, fake):
     user, channel = new_dm()

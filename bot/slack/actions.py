@@ -5,6 +5,7 @@ ids; everything else is read from the database."""
 from __future__ import annotations
 
 from slack_bolt import App
+from slack_sdk.errors import SlackApiError
 
 from bot.approvals import parse_ref
 from bot.slack import ids
@@ -20,6 +21,7 @@ from bot.slack.client import say
 from bot.wiring import Core
 
 ONLY_OSPO = "Only the OSPO team (OSPO_APPROVERS) can do that."
+NOT_A_MEMBER = ("not_in_channel", "channel_not_found")  # chat.postMessage where the bot is not a member
 
 
 def register(app: App) -> None:
@@ -105,8 +107,15 @@ def share(ack, body, client, respond, core: Core):
     if row is None or not channel or row["user"] != body["user"]["id"]:
         return  # only the asker shares their own answer
     reply = core.desk.ask(row["question"], user=row["user"], channel=channel, source="slack-share")
-    posted = client.chat_postMessage(channel=channel, text=answer_text(reply), blocks=answer_blocks(reply))
-    core.desk.delivered(reply.question_id, channel, posted["ts"])
+    text, blocks = answer_text(reply), answer_blocks(reply)
+    try:
+        posted = client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        core.desk.delivered(reply.question_id, channel, posted["ts"])
+    except SlackApiError as error:
+        if error.response.get("error") not in NOT_A_MEMBER:
+            raise
+        # A channel the bot is not in (an answer from the message shortcut): the response_url may still post.
+        respond(response_type="in_channel", replace_original=False, text=text, blocks=blocks)
     respond(delete_original=True)
 
 

@@ -8,6 +8,10 @@ what was typed.
 
 COMMAND = "/ospo"
 
+# -- shortcuts (callback_id; the manifest's features.shortcuts) ---------------------------------------
+ASK_SHORTCUT = "ask_ospo"  # message shortcut "Ask the OSPO about this"
+APPROVAL_SHORTCUT = "request_approval"  # global shortcut "Request OSPO approval": opens APPROVAL_REQUEST
+
 # -- the help desk: buttons (action_id) ---------------------------------------------------------
 FEEDBACK_UP = "feedback_up"
 FEEDBACK_DOWN = "feedback_down"  # opens FEEDBACK_REASON
