@@ -1,6 +1,7 @@
 """Through the real HTTP endpoint against the fake Slack: time from a signed DM event to the
 answer's chat.postMessage at 1 and at 20 concurrent askers, the ack latency of `/ospo`
-commands while those answers run, and the server's peak RSS.
+commands while those answers run, in the assistant pane the time from a question to the first
+"is searching…" status and to the answer, and the server's peak RSS.
 
     .venv/bin/python bench/slack_latency.py [--answers 200]
 """
@@ -23,7 +24,14 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from tests.fakeslack import FakeSlack  # noqa: E402
-from tests.slackkit import SlackSide, command, dm, event  # noqa: E402
+from tests.slackkit import (  # noqa: E402
+    SlackSide,
+    assistant_message,
+    assistant_thread_started,
+    command,
+    dm,
+    event,
+)
 
 
 def ask_all(slack: SlackSide, fake: FakeSlack, texts: list[str], concurrency: int, tag: str) -> list[float]:
@@ -49,6 +57,29 @@ def ask_all(slack: SlackSide, fake: FakeSlack, texts: list[str], concurrency: in
     return latencies
 
 
+def ask_in_the_pane(slack: SlackSide, fake: FakeSlack, texts: list[str]) -> tuple[list[float], list[float]]:
+    """One person at a time opens an assistant-pane thread and asks: (time to the first status,
+    time to the answer), from the question's event sent."""
+    timings = [pane_question(slack, fake, text, n) for n, text in enumerate(texts)]
+    return [status for status, _ in timings], [answer for _, answer in timings]
+
+
+def pane_question(slack: SlackSide, fake: FakeSlack, text: str, n: int) -> tuple[float, float]:
+    user, channel = f"UP{n:05d}", f"DP{n:05d}"
+    started, thread_ts = assistant_thread_started(user, channel)
+    slack.send_event(event(started))
+    fake.wait_for("assistant.threads.setSuggestedPrompts", where=lambda a: a.get("thread_ts") == thread_ts)
+    sent = time.monotonic()
+    assert slack.send_event(event(assistant_message(text, user, channel, thread_ts)))[0] == 200
+
+    def first(method: str, where) -> float:
+        fake.wait_for(method, timeout=120, where=where)
+        return next(c.at for c in fake.calls if c.method == method and where(c.args)) - sent
+
+    status = first("assistant.threads.setStatus", lambda a: a.get("thread_ts") == thread_ts)
+    return status, first("chat.postMessage", lambda a: a.get("thread_ts") == thread_ts and "feedback_up" in str(a))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--answers", type=int, default=200, help="questions in the concurrent run")
@@ -61,6 +92,7 @@ def main() -> None:
             slack = SlackSide(bot.events_url)
             ask_all(slack, fake, texts[:10], 1, "W")  # warm-up
             alone = ask_all(slack, fake, texts[:50], 1, "A")
+            pane_status, pane_answer = ask_in_the_pane(slack, fake, texts[:50])
             acks: list[float] = []
             done = threading.Event()
 
@@ -85,6 +117,8 @@ def main() -> None:
         table.add_column(column, justify="right")
     for name, values in (
         ("DM → answer, 1 asker", alone),
+        ("assistant pane: question → first status", pane_status),
+        ("assistant pane: question → answer", pane_answer),
         ("DM → answer, 20 concurrent", crowd),
         ("/ospo ack during the 20-way run", acks),
     ):

@@ -18,6 +18,7 @@ import yaml
 from bot import claims, compatibility, licenses
 from bot.compatibility import Compatibility
 from bot.search.answer import Answer
+from bot.search.documents import ASKED
 from bot.search.index import LEARNED_PREFIX, SyncReport
 from bot.search.knowledge_base import KnowledgeBase
 from bot.store import iso, now
@@ -61,6 +62,16 @@ class Notice:
     title: str
     kind: str  # changed, removed
     new_text: str | None
+
+
+@dataclass
+class Topic:
+    """A section people ask about: its id, document title, heading, and a way of asking for it."""
+
+    section_id: str
+    title: str
+    heading: str
+    phrasing: str | None  # the section's first "asked as" phrasing, if it has any
 
 
 @dataclass
@@ -126,6 +137,35 @@ class HelpDesk:
                 "SELECT question, confident FROM questions WHERE user = ? ORDER BY id DESC LIMIT ?", [user, limit]
             )
         )
+
+    def popular_topics(self, limit: int = 4, days: int = 90) -> list[Topic]:
+        """The sections people were most often answered from (confidently) in the last `days`, most
+        asked first: what people ask most, shown without anyone's own words (a question can name a
+        secret project). Each comes with the first of its "asked as" phrasings, written by the OSPO."""
+        since = iso(datetime.now(UTC) - timedelta(days=days))
+        rows = self.db.execute(
+            "SELECT a.chunk_id, COUNT(*), MAX(q.id) FROM answers a JOIN questions q ON q.id = a.question_id "
+            "WHERE q.confident = 1 AND q.asked_at >= ? GROUP BY a.chunk_id",
+            [since],
+        ).fetchall()
+        asked: dict[str, list[int]] = {}
+        for chunk_id, count, newest in rows:
+            counts = asked.setdefault(chunk_id.rsplit("~", 1)[0], [0, 0])  # chunk path#anchor~n -> section
+            counts[0], counts[1] = counts[0] + count, max(counts[1], newest)
+        topics = []
+        for section_id, _ in sorted(asked.items(), key=lambda item: (-item[1][0], -item[1][1])):
+            path, _, anchor = section_id.partition("#")
+            section = self.db.execute("SELECT title, heading FROM sections WHERE id = ?", [section_id]).fetchone()
+            if section is None:
+                continue  # removed from the knowledge base since
+            phrasing = self.db.execute(
+                "SELECT text FROM chunks WHERE path = ? AND anchor = ? AND kind = ? ORDER BY ordinal LIMIT 1",
+                [path, anchor, ASKED],
+            ).fetchone()
+            topics.append(Topic(section_id, section[0], section[1], phrasing[0] if phrasing else None))
+            if len(topics) == limit:
+                break
+        return topics
 
     # -- events, threads ----------------------------------------------------------------
     def claim_event(self, event_id: str) -> bool:

@@ -272,6 +272,17 @@ def _m009_learned_phrasings(db: sqlite_utils.Database) -> None:
     db["learned_phrasings"].create_index(["question_id"])
 
 
+def _m010_assistant_threads(db: sqlite_utils.Database) -> None:
+    """Threads of Slack's assistant pane (bot/threads.py): who opened each, the channel they were
+    viewing (its context, JSON), and whether the thread has its title yet."""
+    db["assistant_threads"].create(
+        {"channel": str, "thread_ts": str, "user": str, "context": str, "started_at": str, "titled": int},
+        pk=("channel", "thread_ts"),
+        not_null={"started_at", "titled"},
+        defaults={"titled": 0},
+    )
+
+
 MIGRATIONS = [
     _m001_knowledge,
     _m002_questions,
@@ -282,6 +293,7 @@ MIGRATIONS = [
     _m007_claims,
     _m008_sections,
     _m009_learned_phrasings,
+    _m010_assistant_threads,
 ]
 
 

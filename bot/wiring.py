@@ -20,6 +20,7 @@ from bot import licenses
 from bot.approvals import Approvals, Approvers
 from bot.config import ConfigError, Settings
 from bot.store import ThreadLocalDB
+from bot.threads import AssistantThreads
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -72,8 +73,13 @@ class Core:
     def approvals(self) -> Approvals:
         return Approvals(self.database.get, self.policy)
 
+    @cached_property
+    def threads(self) -> AssistantThreads:
+        """The assistant pane's threads (bot/threads.py)."""
+        return AssistantThreads(self.database.get)
+
     def build_all(self) -> Core:
         """Every part now, in this thread: `serve` calls it before it starts its threads (a
         cached_property may be built twice by two threads at once)."""
-        self.database, self.policy, self.kb, self.desk, self.approvals  # noqa: B018 (built by reading)
+        self.database, self.policy, self.kb, self.desk, self.approvals, self.threads  # noqa: B018 (built by reading)
         return self

@@ -239,6 +239,13 @@ def start_bot(env: dict, tmp_path: Path, port: int | None = None, preexec_fn=Non
     return process, base, log_path
 
 
+def bot_db(bot: dict):
+    """The database of a module's running bot (bot["env"] as bot_env made it), to look at what it stored."""
+    import sqlite_utils
+
+    return sqlite_utils.Database(Path(bot["env"]["OSPO_DATA_DIR"]) / "ospo-bot.db")
+
+
 def stop_bot(process) -> None:
     process.terminate()
     try:

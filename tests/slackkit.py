@@ -156,6 +156,17 @@ def view_submission(callback_id: str, private_metadata: str, values: dict, user:
     }
 
 
+def blocks_of(args: dict) -> list[dict]:
+    """The blocks a Web API call carried (a JSON string when the client sent a form)."""
+    blocks = args.get("blocks") or []
+    return json.loads(blocks) if isinstance(blocks, str) else blocks
+
+
+def text_of(args: dict) -> str:
+    """Everything a call put in front of people: its text and its blocks."""
+    return str(args.get("text") or "") + json.dumps(blocks_of(args), ensure_ascii=False)
+
+
 class SlackSide:
     """Sends payloads to a running bot's /slack/events, signed."""
 

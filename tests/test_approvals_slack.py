@@ -11,7 +11,6 @@ import itertools
 import json
 import threading
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,9 +20,20 @@ from bot.scheduler import send_reminders
 from bot.slack.client import web_client
 from bot.slack.delivery import SlackDelivery
 from bot.wiring import Core
-from tests.conftest import bot_env, start_bot, stop_bot
+from tests.conftest import bot_db, bot_env, start_bot, stop_bot
 from tests.fakeslack import BOT_TOKEN, FakeSlack
-from tests.slackkit import TEAM, SlackSide, block_action, command, dm, event, next_ts, view_submission
+from tests.slackkit import (
+    TEAM,
+    SlackSide,
+    block_action,
+    blocks_of,
+    command,
+    dm,
+    event,
+    next_ts,
+    text_of,
+    view_submission,
+)
 
 APPROVALS = "C0APPROVE"
 APPROVER, APPROVER2, GROUP, GROUPIE = "U0APPROVER", "U0APPR2", "S0GROUP", "U0GROUPIE"
@@ -64,21 +74,6 @@ _n = itertools.count(1)
 
 def new_user() -> str:
     return f"U0R{next(_n):05d}"
-
-
-def db(bot):
-    import sqlite_utils
-
-    return sqlite_utils.Database(Path(bot["env"]["OSPO_DATA_DIR"]) / "ospo-bot.db")
-
-
-def blocks_of(args: dict) -> list[dict]:
-    blocks = args.get("blocks") or []
-    return json.loads(blocks) if isinstance(blocks, str) else blocks
-
-
-def text_of(args: dict) -> str:
-    return str(args.get("text") or "") + json.dumps(blocks_of(args), ensure_ascii=False)
 
 
 def view_of(args: dict) -> dict:
@@ -162,11 +157,11 @@ def submit(bot, fake, user: str, kind: str = "contribute", **fields) -> dict:
 
 
 def row_of(bot, request_id: int) -> dict:
-    return next(db(bot).query("SELECT * FROM approval_requests WHERE id = ?", [request_id]))
+    return next(bot_db(bot).query("SELECT * FROM approval_requests WHERE id = ?", [request_id]))
 
 
 def events_of(bot, request_id: int) -> list[dict]:
-    return list(db(bot).query("SELECT * FROM approval_events WHERE request_id = ? ORDER BY id", [request_id]))
+    return list(bot_db(bot).query("SELECT * FROM approval_events WHERE request_id = ? ORDER BY id", [request_id]))
 
 
 def channel_post(fake, request: dict) -> dict:
@@ -175,7 +170,7 @@ def channel_post(fake, request: dict) -> dict:
 
 
 def channel_ts(bot, request: dict) -> str:
-    return next(db(bot).query("SELECT ts FROM approval_messages WHERE request_id = ?", [request["id"]]))["ts"]
+    return next(bot_db(bot).query("SELECT ts FROM approval_messages WHERE request_id = ?", [request["id"]]))["ts"]
 
 
 def pending_request(bot, fake, user: str | None = None) -> dict:
@@ -292,7 +287,7 @@ def test_invalid_submission_shows_errors_in_the_modal_and_records_nothing(bot, f
 
     # The same person then submits a valid one: once its DM is there, the bad one would have shown up too.
     good = submit(bot, fake, user)
-    assert db(bot)["approval_requests"].count_where("requester = ?", [user]) == 1
+    assert bot_db(bot)["approval_requests"].count_where("requester = ?", [user]) == 1
     assert [a for a in fake.calls_to("chat.postMessage") if marker in text_of(a)] == []
     assert len([a for a in fake.calls_to("chat.postMessage") if a.get("channel") == user]) == 1
     assert good["row"]["state"] == "auto_approved"
@@ -540,7 +535,7 @@ def test_a_retried_request_form_is_recorded_once(bot, fake):
     assert ack_body(bot["slack"].send_interaction(payload)) == {}
     fake.wait_for("chat.postMessage", where=lambda a: a.get("channel") == user)
     submit(bot, fake, user)  # a second, genuine request from the same person: handled after the retry
-    assert db(bot)["approval_requests"].count_where("requester = ? AND fields LIKE ?", [user, f"%{marker}%"]) == 1
+    assert bot_db(bot)["approval_requests"].count_where("requester = ? AND fields LIKE ?", [user, f"%{marker}%"]) == 1
     assert len([a for a in fake.calls_to("chat.postMessage") if marker in text_of(a)]) == 1
 
 
@@ -621,7 +616,7 @@ def test_app_home_shows_approvers_the_queue_and_others_their_own(bot, fake):
     own = [pending_request(bot, fake, requester), submit(bot, fake, requester)]
     for _ in range(24):  # 2 blocks each: more than 50 blocks if the queue were shown whole
         pending_request(bot, fake)
-    queue = [r["id"] for r in db(bot).query("SELECT id FROM approval_requests WHERE state = 'pending' ORDER BY id")]
+    queue = [r["id"] for r in bot_db(bot).query("SELECT id FROM approval_requests WHERE state = 'pending' ORDER BY id")]
     assert len(queue) > 25
 
     home = home_of(bot, fake, APPROVER)
@@ -639,7 +634,7 @@ def test_app_home_shows_approvers_the_queue_and_others_their_own(bot, fake):
     seen = json.dumps(theirs)
     assert all(f"*{r['ref']}*" in seen for r in own)
     assert "Waiting for a decision" not in seen and not buttons(theirs["blocks"]).get("approval_approve")
-    others = db(bot).query("SELECT id FROM approval_requests WHERE requester != ?", [requester])
+    others = bot_db(bot).query("SELECT id FROM approval_requests WHERE requester != ?", [requester])
     assert not any(f"*OSPO-{r['id']}*" in seen for r in others)  # (the help text names OSPO-42 as an example)
 
 

@@ -7,9 +7,18 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-EVENTS = {"app_home_opened", "app_mention", "message.channels", "message.groups", "message.im"}
+EVENTS = {
+    "app_home_opened",
+    "app_mention",
+    "assistant_thread_context_changed",
+    "assistant_thread_started",
+    "message.channels",
+    "message.groups",
+    "message.im",
+}
 SCOPES = {
     "app_mentions:read",
+    "assistant:write",
     "channels:history",
     "groups:history",
     "im:history",
@@ -35,6 +44,7 @@ def test_manifests_match_the_bot():
         assert shortcuts == {ids.ASK_SHORTCUT: "message", ids.APPROVAL_SHORTCUT: "global"}
         assert all(len(s["name"]) <= 24 and len(s["description"]) <= 80 for s in manifest["features"]["shortcuts"])
         assert settings["interactivity"]["is_enabled"] and manifest["features"]["app_home"]["home_tab_enabled"]
+        assert manifest["features"]["assistant_view"]["assistant_description"]
         assert settings["socket_mode_enabled"] is socket
         if not socket:
             assert settings["event_subscriptions"]["request_url"].endswith("/slack/events")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -14,6 +15,7 @@ from bot.slack.blocks.answers import answer_blocks, answer_text
 log = logging.getLogger(__name__)
 
 WORKING = "eyes"  # the reaction that shows the bot is on it
+SEARCHING = "is searching the OSPO handbook…"  # the assistant pane's status while it works
 MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 EMPTY_HELP = (
     "Ask me an open-source question, e.g. “can I fix a typo in an Apache-2.0 project?” Type `/ospo help` for more."
@@ -38,13 +40,17 @@ def answer_in(
     thread_ts: str | None,
     message_ts: str | None,
     note: str | None = None,
+    status: Callable[..., object] | None = None,
 ) -> Reply | None:
     """Answer a message: a reaction while working, the answer in the thread (or DM), recorded.
-    note: a line under the answer (e.g. that attached files were not read)."""
+    note: a line under the answer (e.g. that attached files were not read). status: in the assistant
+    pane, its set_status, shown instead of the reaction (Slack clears it when the answer is posted)."""
     if not question_text(question):
         client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=EMPTY_HELP)
         return None
-    if message_ts:
+    if status:
+        show_status(status, SEARCHING)
+    elif message_ts:
         react(client, "reactions_add", channel, message_ts)
     try:
         reply = desk.ask(question, user=user, channel=channel, source="slack")
@@ -62,9 +68,23 @@ def answer_in(
         if not thread_ts:
             desk.remember_thread(channel, posted["ts"])
         return reply
+    except BaseException:
+        if status:  # else the pane says "searching" until Slack gives up on it
+            show_status(status, "")
+        raise
     finally:
-        if message_ts:
+        if message_ts and not status:
             react(client, "reactions_remove", channel, message_ts)
+
+
+def show_status(set_status: Callable[..., object], text: str) -> None:
+    """Best effort, as the reaction: the status must never cost the user the answer."""
+    try:
+        set_status(text)
+    except SlackApiError as error:
+        log.info("assistant status not set: %s", error.response.get("error"))
+    except OSError as error:
+        log.info("assistant status not set: %s", type(error).__name__)
 
 
 def react(client: WebClient, method: str, channel: str, ts: str) -> None:

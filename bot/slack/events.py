@@ -104,12 +104,13 @@ def on_message(event, client, context, core: Core):
     answer_message(event, client, context, core)
 
 
-def on_file_share(event, client, context, core: Core):
+def on_file_share(event, client, context, core: Core, status=None):
     """A message with files (a LICENSE, a lockfile, a screenshot), wherever the bot would answer its
-    words. Its words are the question, answered as usual with a note that files are not read; a file
-    alone gets FILES_ONLY. Checks of the files themselves hook in here, before the words."""
+    words, in a DM, a channel or the assistant pane (status: the pane's set_status). Its words are the
+    question, answered as usual with a note that files are not read; a file alone gets FILES_ONLY.
+    Checks of the files themselves hook in here, before the words."""
     if question_text(event.get("text"), context.bot_user_id):
-        answer_message(event, client, context, core, note=FILES_NOT_READ)
+        answer_message(event, client, context, core, note=FILES_NOT_READ, status=status)
         return
     thread_ts = thread_to_answer(event, context, core)
     if thread_ts is not None:
@@ -135,7 +136,8 @@ def mentions_bot(text: str | None, context) -> bool:
     return bool(context.bot_user_id and f"<@{context.bot_user_id}" in (text or ""))
 
 
-def answer_message(event, client, context, core: Core, note: str | None = None):
+def answer_message(event, client, context, core: Core, note: str | None = None, status=None):
+    """status: in the assistant pane, its set_status (shown instead of the 👀 reaction)."""
     user, channel, text = event.get("user"), event.get("channel"), event.get("text") or ""
     if not user or not channel or user == context.bot_user_id:
         return
@@ -156,6 +158,7 @@ def answer_message(event, client, context, core: Core, note: str | None = None):
         thread_ts=thread_ts or None,
         message_ts=event["ts"],
         note=note,
+        status=status,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import ActionsBlock, Block
 
-from bot.helpdesk import Notice, Reply
+from bot.helpdesk import Notice, Reply, Topic
 from bot.slack import ids
 from bot.slack.blocks.kit import (
     MAX_SECTION,
@@ -157,6 +157,40 @@ def compatibility_blocks(answer) -> list[Block]:
     source = answer.source
     lines.append(f"_Source: {escape(source.label())}, {escape(source.license or '')}._")
     return [section("\n".join(lines))]
+
+
+# The assistant pane's prompts until people have asked enough for popular_topics to say what they ask.
+DEFAULT_PROMPTS = (
+    ("Use a license", "Can we use GPL-3.0 code in our SaaS product?"),
+    ("Contribute upstream", "Can I fix a bug in an open source project from work?"),
+    ("Release a project", "How do I open-source one of our projects?"),
+    ("Ask for approval", "How do I get the OSPO to approve a contribution?"),
+)
+MAX_PROMPTS = 4  # assistant.threads.setSuggestedPrompts takes up to four
+
+
+def assistant_greeting() -> str:
+    return (
+        "Hi! Ask me about open source here: using a license, contributing upstream, releasing a project, "
+        "signing a CLA. I answer from the OSPO handbook, quoting it, and pass what I can't answer to the OSPO team."
+    )
+
+
+def suggested_prompts(topics: list[Topic]) -> list[dict]:
+    """The pane's prompts: the sections people ask about most, each as one of its "asked as" phrasings;
+    DEFAULT_PROMPTS fill what is missing."""
+    prompts = []
+    for topic in topics[:MAX_PROMPTS]:
+        if topic.phrasing:
+            message = topic.phrasing[0].upper() + topic.phrasing[1:]
+            message += "" if message.endswith(("?", ".")) else "?"
+        else:
+            message = f"What does the handbook say about “{topic.heading or topic.title}”?"
+        prompts.append({"title": fit(topic.heading or topic.title, 75), "message": fit(message, 500)})
+    for title, message in DEFAULT_PROMPTS:
+        if len(prompts) < MAX_PROMPTS and all(p["message"] != message for p in prompts):
+            prompts.append({"title": title, "message": message})
+    return prompts
 
 
 def help_blocks() -> list[dict]:
