@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     approvals_channel: str | None = Field(default=None, alias="OSPO_APPROVALS_CHANNEL")
     # Slack user ids (U...) and/or user group ids (S...) of the people who decide requests.
     approvers: str = Field(default="", alias="OSPO_APPROVERS")
+    # Where people find a request on the web, "{ref}" standing for OSPO-42 (an intranet page listing
+    # them): links of this form unfurl in Slack into the request's card. Unset: no request links.
+    request_url: str | None = Field(default=None, alias="OSPO_REQUEST_URL")
 
     # The weekly digest and reminders
     digest_channel: str | None = Field(default=None, alias="OSPO_DIGEST_CHANNEL")
@@ -141,6 +144,16 @@ class Settings(BaseSettings):
             )
         return value if value.endswith("/") else value + "/"
 
+    @field_validator("request_url")
+    @classmethod
+    def _request_url_template(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        if not value:
+            return None
+        if not value.startswith(("http://", "https://")) or value.count("{ref}") != 1:
+            raise ValueError('use an http(s) URL with "{ref}" once, e.g. https://ospo.example.com/requests/{ref}')
+        return value
+
     @field_validator("slack_bot_token")
     @classmethod
     def _bot_token_shape(cls, value: str | None) -> str | None:
@@ -196,6 +209,18 @@ class Settings(BaseSettings):
         if not self.triage_channel:
             problems.append('OSPO_TRIAGE_CHANNEL is not set: "Ask the OSPO team" needs a channel id (e.g. C0123ABC)')
         return problems
+
+    def request_link(self, url: str) -> int | None:
+        """The request a link points at, when OSPO_REQUEST_URL is set and the link has its form."""
+        if not self.request_url:
+            return None
+        before, after = self.request_url.split("{ref}")
+        link = url.split("#")[0].rstrip("/")
+        if not link.lower().startswith(before.lower()) or not link.endswith(after.rstrip("/")):
+            return None
+        ref = link[len(before) : len(link) - len(after.rstrip("/"))]
+        match = re.fullmatch(r"OSPO-(\d{1,18})", ref, re.IGNORECASE)
+        return int(match[1]) if match and int(match[1]) > 0 else None
 
     @property
     def db_path(self) -> Path:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -137,6 +138,23 @@ class HelpDesk:
                 "SELECT question, confident FROM questions WHERE user = ? ORDER BY id DESC LIMIT ?", [user, limit]
             )
         )
+
+    def section_at(self, url: str) -> str | None:
+        """The section a link to the handbook points at (a document's front-matter url, with the section's
+        anchor as its #fragment; without one, the document's first section), or None."""
+        wanted, _, anchor = url.partition("#")
+        wanted = same_page(wanted)
+        for path, page in self.db.execute("SELECT path, url FROM documents WHERE url IS NOT NULL").fetchall():
+            if page and same_page(page) == wanted:
+                ids = [
+                    row[0]
+                    for row in self.db.execute(
+                        "SELECT id FROM sections WHERE path = ? ORDER BY ordinal", [path]
+                    ).fetchall()
+                ]
+                chosen = f"{path}#{anchor}"
+                return chosen if chosen in ids else (ids[0] if ids else None)
+        return None
 
     def popular_topics(self, limit: int = 4, days: int = 90) -> list[Topic]:
         """The sections people were most often answered from (confidently) in the last `days`, most
@@ -425,6 +443,15 @@ class HelpDesk:
     def notice_sent(self, notice_id: int) -> None:
         with self.db.conn:
             self.db.execute("UPDATE notices SET sent_at = ? WHERE id = ?", [now(), notice_id])
+
+
+def same_page(url: str) -> str:
+    """A page's address as links to it vary: scheme, host case, a trailing slash, a query string."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # not a URL at all (an unbalanced "[" in the host)
+        return url.strip()
+    return f"{(parts.hostname or '').lower()}{parts.path.rstrip('/')}"
 
 
 def slug(text: str, limit: int = 50) -> str:

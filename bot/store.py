@@ -283,6 +283,17 @@ def _m010_assistant_threads(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m011_request_shown(db: sqlite_utils.Database) -> None:
+    """Where a request was shown besides the approvals channel (bot/approvals/shown.py): a card the bot
+    posted where someone named it, or the unfurl of a link to it; each is refreshed when it changes."""
+    db["request_shown"].create(
+        {"request_id": int, "channel": str, "ts": str, "thread_ts": str, "kind": str, "url": str, "at": str},
+        pk=("request_id", "channel", "ts"),
+        not_null={"kind", "at"},
+    )
+    db["request_shown"].create_index(["channel", "thread_ts"])
+
+
 MIGRATIONS = [
     _m001_knowledge,
     _m002_questions,
@@ -294,6 +305,7 @@ MIGRATIONS = [
     _m008_sections,
     _m009_learned_phrasings,
     _m010_assistant_threads,
+    _m011_request_shown,
 ]
 
 

@@ -17,7 +17,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from bot import licenses
-from bot.approvals import Approvals, Approvers
+from bot.approvals import Approvals, Approvers, Shown
 from bot.config import ConfigError, Settings
 from bot.store import ThreadLocalDB
 from bot.threads import AssistantThreads
@@ -74,6 +74,11 @@ class Core:
         return Approvals(self.database.get, self.policy)
 
     @cached_property
+    def shown(self) -> Shown:
+        """Where requests may be shown and have been (bot/approvals/shown.py)."""
+        return Shown(self.database.get, team_channel=self.settings.approvals_channel)
+
+    @cached_property
     def threads(self) -> AssistantThreads:
         """The assistant pane's threads (bot/threads.py)."""
         return AssistantThreads(self.database.get)
@@ -81,5 +86,5 @@ class Core:
     def build_all(self) -> Core:
         """Every part now, in this thread: `serve` calls it before it starts its threads (a
         cached_property may be built twice by two threads at once)."""
-        self.database, self.policy, self.kb, self.desk, self.approvals, self.threads  # noqa: B018 (built by reading)
+        self.database, self.policy, self.kb, self.desk, self.approvals, self.shown, self.threads  # noqa: B018 (built by reading)
         return self

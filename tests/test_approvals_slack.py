@@ -20,6 +20,7 @@ from bot.scheduler import send_reminders
 from bot.slack.client import web_client
 from bot.slack.delivery import SlackDelivery
 from bot.wiring import Core
+from tests.approval_data import contribution, form_state, submission
 from tests.conftest import bot_db, bot_env, start_bot, stop_bot
 from tests.fakeslack import BOT_TOKEN, FakeSlack
 from tests.slackkit import (
@@ -32,13 +33,11 @@ from tests.slackkit import (
     event,
     next_ts,
     text_of,
-    view_submission,
 )
 
 APPROVALS = "C0APPROVE"
 APPROVER, APPROVER2, GROUP, GROUPIE = "U0APPROVER", "U0APPR2", "S0GROUP", "U0GROUPIE"
 NOBODY = "U0NOBODY1"  # neither an approver nor in the group
-SELECTS = {"change_kind", "security_fix", "all_ours", "telemetry", "cryptography", "confidential", "use"}
 RELEASE_FIELDS = ["description", "justification", "all_ours", "telemetry", "cryptography"]
 RELEASE_FIELDS += ["proposed_license", "proposed_name", "repository_url"]
 
@@ -95,41 +94,8 @@ def block(view: dict, block_id: str) -> dict:
     return next(b for b in view["blocks"] if b.get("block_id") == block_id)
 
 
-def form_state(kind: str | None, **fields) -> dict:
-    """view.state.values of the request form as Slack sends it."""
-    values = {}
-    if kind:
-        values["type"] = {"approval_type": {"type": "static_select", "selected_option": {"value": kind}}}
-    for name, value in fields.items():
-        if name in SELECTS:
-            values[name] = {"value": {"type": "static_select", "selected_option": {"value": value}}}
-        else:
-            values[name] = {"value": {"type": "plain_text_input", "value": value}}
-    return values
-
-
-def submission(callback_id: str, metadata: str, values: dict, user: str) -> dict:
-    """A view_submission with its own view id, as every modal Slack opens has."""
-    payload = view_submission(callback_id, metadata, values, user=user)
-    payload["view"] |= {"id": f"VSUB{next(_n):06d}", "hash": f"h{next(_n)}", "title": {"type": "plain_text"}}
-    return payload
-
-
 def reason(text: str | None) -> dict:
     return {"reason": {"value": {"type": "plain_text_input", "value": text}}}
-
-
-def contribution(marker: str, **overrides) -> dict:
-    fields = {
-        "repository_url": f"https://github.com/acme-oss/{marker}",
-        "license": "MIT",
-        "change_kind": "bugfix",
-        "cla": "DCO",
-        "security_fix": "no",
-        "changed_lines": "12",
-        "description": f"Fix the parser crash ({marker})",
-    }
-    return {**fields, **overrides}
 
 
 def ack_body(response: tuple[int, str]) -> dict:

@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from tests.approval_data import contribution, form_state, submission
 from tests.conftest import SMALL_KB, bot_db, bot_env, start_bot, stop_bot, wait_until
 from tests.slackkit import (
     SlackSide,
@@ -18,14 +19,17 @@ from tests.slackkit import (
     block_action,
     blocks_of,
     channel_message,
+    command,
     dm,
     event,
     file_share,
+    link_shared,
     text_of,
 )
 
 TRIAGE, APPROVALS, HELP = "C0TRIAGE2", "C0APPROVE2", "C0HELP2"
 APPROVER = "U0APPROVE2"
+REQUEST_URL = "https://ospo.example.com/requests/{ref}"
 KNOWLEDGE = {
     **SMALL_KB,
     "cla/corporate.md": """
@@ -64,6 +68,7 @@ def bot(fake, tmp_path_factory, model_name):
         OSPO_HELP_CHANNELS=HELP,
         OSPO_APPROVERS=APPROVER,
         OSPO_HOUSEKEEPING_SECONDS="0.5",
+        OSPO_REQUEST_URL=REQUEST_URL,
     )
     process, base, log = start_bot(env, folder)
     yield {"slack": SlackSide(base + "/slack/events"), "env": env, "log": log}
@@ -248,3 +253,137 @@ def test_when_the_answer_cannot_be_posted_the_status_is_cleared_and_an_apology_s
     )
     assert cleared
     fake.wait_for("chat.postEphemeral", where=lambda a: a.get("user") == user and "Sorry" in a.get("text", ""))
+
+
+# -- 2. unfurls and request references ----------------------------------------------------------------
+def pending_request(bot, fake, user: str) -> dict:
+    """A request the policy leaves to the OSPO (a feature), posted in the approvals channel."""
+    marker = f"unf{next(_n):05d}"
+    values = form_state("contribute", **contribution(marker, change_kind="feature"))
+    assert bot["slack"].send_interaction(submission("approval_request", "", values, user)) == (200, "")
+    post = fake.wait_for("chat.postMessage", where=lambda a: a.get("channel") == APPROVALS and marker in text_of(a))[-1]
+    ref = post["text"].split()[0]
+    return {"id": int(ref.removeprefix("OSPO-")), "ref": ref, "url": REQUEST_URL.format(ref=ref), "user": user}
+
+
+def unfurled(fake, shared: dict) -> dict:
+    """What chat.unfurl said about one shared message: {url: blocks}."""
+    args = fake.wait_for("chat.unfurl", where=lambda a: a.get("ts") == shared["message_ts"])[-1]
+    unfurls = args["unfurls"]
+    return json.loads(unfurls) if isinstance(unfurls, str) else unfurls
+
+
+def test_a_handbook_link_unfurls_into_the_sections_quote(bot, fake):
+    section = "https://handbook.example.com/cla#who-may-sign-a-corporate-cla"
+    page = "https://HANDBOOK.example.com/trivial/"  # the document's first section; case and slash vary
+    unknown = "https://handbook.example.com/no-such-page"
+    shared = link_shared([section, page, unknown], "C0ANYWHERE", member=False)
+    assert bot["slack"].send_event(event(shared))[0] == 200
+    unfurls = unfurled(fake, shared)
+    assert set(unfurls) == {section, page}  # an unknown page is left as Slack shows it
+    quoted = json.dumps(unfurls[section], ensure_ascii=False)  # "›" as itself, not \u203a
+    assert "Only the OSPO may sign a corporate contributor license agreement" in quoted
+    assert "Signing a CLA for the company › Who may sign a corporate CLA" in quoted
+    assert "Small fixes to outside projects need no approval" in json.dumps(unfurls[page])
+
+    nothing = link_shared([unknown], "C0ANYWHERE")
+    bot["slack"].send_event(event(nothing))
+    sentinel(bot, fake)
+    assert not [a for a in fake.calls_to("chat.unfurl") if a.get("ts") == nothing["message_ts"]]
+
+
+def test_nothing_unfurls_in_a_slack_connect_channel(bot, fake):
+    shared = link_shared(["https://handbook.example.com/cla"], "C0SHARED")
+    bot["slack"].send_event({**event(shared), "is_ext_shared_channel": True})
+    sentinel(bot, fake)
+    assert not [a for a in fake.calls_to("chat.unfurl") if a.get("channel") == "C0SHARED"]
+
+
+def test_a_request_link_unfurls_only_for_those_who_may_see_it_and_follows_its_changes(bot, fake):
+    user, user_dm = new_user()
+    request = pending_request(bot, fake, user)
+    in_approvals = link_shared([request["url"]], APPROVALS, user=APPROVER)
+    bot["slack"].send_event(event(in_approvals))
+    card = json.dumps(unfurled(fake, in_approvals)[request["url"]])
+    assert request["ref"] in card and "pending" in card and "Waiting for the OSPO" in card
+
+    in_own_dm = link_shared([request["url"]], user_dm, user=user)  # the requester's DM with the bot
+    bot["slack"].send_event(event(in_own_dm))
+    assert request["ref"] in json.dumps(unfurled(fake, in_own_dm))
+    elsewhere = [
+        link_shared([request["url"]], "C0TEAMCHAT", user=user),  # a channel it was never posted in
+        link_shared([request["url"]], "D0SOMEONE", user="U0SOMEONE"),  # someone else's DM with the bot
+        link_shared([request["url"]], "D0TWOPEOPLE", user=user, member=False),  # a DM between two people
+        link_shared([request["url"]], "COMPOSER", user=user, source="composer"),  # not sent yet
+        link_shared([REQUEST_URL.format(ref="OSPO-999999")], APPROVALS, user=APPROVER),  # no such request
+    ]
+    for shared in elsewhere:
+        bot["slack"].send_event(event(shared))
+    sentinel(bot, fake)
+    assert not [a for a in fake.calls_to("chat.unfurl") if a.get("ts") in {s["message_ts"] for s in elsewhere}]
+    assert not [a for a in fake.calls_to("chat.unfurl") if a.get("unfurl_id")]
+
+    # Cancelled: every unfurl of it says so, without what it asked for.
+    assert (
+        bot["slack"].send_command(command(f"cancel {request['ref']}", fake.response_url("cancel"), user=user))[0] == 200
+    )
+    for shared in (in_approvals, in_own_dm):
+        refreshed = fake.wait_for(
+            "chat.unfurl", where=lambda a, s=shared: a.get("ts") == s["message_ts"] and "Withdrawn" in json.dumps(a)
+        )[-1]
+        assert "cancelled" in json.dumps(refreshed) and "acme-oss" not in json.dumps(refreshed)
+
+
+def test_a_request_named_in_words_gets_its_card_where_it_may_be_seen(bot, fake):
+    user, user_dm = new_user()
+    request = pending_request(bot, fake, user)
+    bot["slack"].send_event(event(dm(f"what's happening with {request['ref']}?", user=user, channel=user_dm)))
+    card = fake.wait_for(
+        "chat.postMessage", where=lambda a: a.get("channel") == user_dm and request["ref"] in a.get("text", "")
+    )[-1]
+    assert "Waiting for the OSPO" in text_of(card) and "feedback_up" not in text_of(card)  # a card, not an answer
+
+    stranger, stranger_dm = new_user()
+    bot["slack"].send_event(
+        event(dm(f"status of {request['ref']} and OSPO-987654?", user=stranger, channel=stranger_dm))
+    )
+    said = fake.wait_for("chat.postEphemeral", where=lambda a: a.get("user") == stranger)[-1]
+    assert f"I can't show {request['ref']} here" in said["text"] and "There is no request OSPO-987654" in said["text"]
+    assert not [a for a in fake.calls_to("chat.postMessage") if a.get("channel") == stranger_dm]
+
+    talk = channel_message(f"{request['ref']} looks fine to me", channel=APPROVALS, user=APPROVER)
+    bot["slack"].send_event(event(talk))
+    in_thread_card = fake.wait_for("chat.postMessage", where=in_thread(APPROVALS, talk["ts"]))[-1]
+    assert request["ref"] in in_thread_card["text"]
+    shown = "SELECT 1 FROM request_shown WHERE channel = ? AND thread_ts = ?"
+    wait_until(lambda: list(bot_db(bot).query(shown, [APPROVALS, talk["ts"]])), 30, "the card recorded")
+    again = channel_message(f"agreed on {request['ref']}", channel=APPROVALS, user="U0OTHER", thread_ts=talk["ts"])
+    bot["slack"].send_event(event(again))
+    elsewhere = channel_message(f"did {request['ref']} go through?", channel="C0RANDOM2", user=user)
+    bot["slack"].send_event(event(elsewhere))
+    sentinel(bot, fake)
+    assert len([a for a in fake.calls_to("chat.postMessage") if in_thread(APPROVALS, talk["ts"])(a)]) == 1
+    assert not [a for a in fake.calls_to("chat.postMessage") if a.get("channel") == "C0RANDOM2"]
+
+    # Decided: the cards follow.
+    decision = submission(
+        "approval_approve",
+        str(request["id"]),
+        {"reason": {"value": {"type": "plain_text_input", "value": ""}}},
+        APPROVER,
+    )
+    assert bot["slack"].send_interaction(decision) == (200, "")
+    for channel in (user_dm, APPROVALS):
+        fake.wait_for(
+            "chat.update",
+            where=lambda a, c=channel: (
+                a.get("channel") == c and "approved" in text_of(a) and request["ref"] in a.get("text", "")
+            ),
+        )
+
+
+def sentinel(bot, fake) -> None:
+    """A DM that must be answered: once it is, everything sent before it has been handled."""
+    user, channel = new_user()
+    bot["slack"].send_event(event(dm("how do I sign off my commits?", user=user, channel=channel)))
+    fake.wait_for("chat.postMessage", where=lambda a: a.get("channel") == channel)

@@ -46,3 +46,18 @@ def test_approvers_are_the_user_ids_and_the_members_of_their_groups(tmp_path, sm
     assert core.approvers.resolve() == {"U0LEAD", "U0MEMBER"}
     assert "U0MEMBER" in core.approvers and "U0OTHER" not in core.approvers
     assert asked == ["S0OSPO"]  # cached: Slack is asked once for a while, not on every click
+
+
+def test_request_links_are_read_from_the_configured_address(tmp_path, small_kb_dir):
+    settings = load_settings(
+        OSPO_DATA_DIR=tmp_path, OSPO_KNOWLEDGE_DIR=small_kb_dir, OSPO_REQUEST_URL="https://ospo.example.com/r/{ref}"
+    )
+    assert settings.request_link("https://ospo.example.com/r/OSPO-42") == 42
+    assert settings.request_link("https://OSPO.example.com/r/ospo-7/#history") == 7
+    for other in ("https://ospo.example.com/r/OSPO-0", "https://ospo.example.com/r/42", "https://elsewhere.com/r/OSPO-4"):
+        assert settings.request_link(other) is None
+    assert load_settings(OSPO_DATA_DIR=tmp_path, OSPO_KNOWLEDGE_DIR=small_kb_dir).request_link(
+        "https://ospo.example.com/r/OSPO-42"
+    ) is None  # unset: no request links
+    with pytest.raises(ConfigError, match="OSPO_REQUEST_URL"):
+        load_settings(OSPO_DATA_DIR=tmp_path, OSPO_KNOWLEDGE_DIR=small_kb_dir, OSPO_REQUEST_URL="ospo.example.com/r")

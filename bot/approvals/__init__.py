@@ -14,6 +14,7 @@ from bot.approvals.forms import (
     TYPE_LABELS,
     TYPES,
     Field,
+    find_refs,
     normalise_url,
     parse_ref,
     ref,
@@ -33,6 +34,7 @@ from bot.approvals.records import (
     NotFound,
     Request,
 )
+from bot.approvals.shown import Showing, Shown
 
 __all__ = [
     "ACTIONS",
@@ -60,6 +62,9 @@ __all__ = [
     "NotAllowed",
     "NotFound",
     "Request",
+    "Shown",
+    "Showing",
+    "find_refs",
     "normalise_url",
     "parse_ref",
     "plus_months",

@@ -127,6 +127,16 @@ def parse_ref(text: str | int | None) -> int | None:
     return int(m[1]) if m and int(m[1]) > 0 else None
 
 
+_REFS = re.compile(rf"(?<![\w/-]){PREFIX}(\d{{1,18}})\b", re.IGNORECASE)
+
+
+def find_refs(text: str | None, limit: int = 3) -> list[int]:
+    """The request references a message names ('OSPO-42 and ospo-7' -> [42, 7]), first `limit`, no repeats.
+    Only the prefixed form: a bare '#42' in a message means many things."""
+    found = dict.fromkeys(int(m[1]) for m in _REFS.finditer(text or "") if 0 < int(m[1]) < 2**63)
+    return list(found)[:limit]
+
+
 def normalise_url(text: str) -> str | None:
     """'git@GitHub.com:Owner/Repo.git' or 'https://github.com/owner/repo/' -> 'https://github.com/owner/repo'."""
     text = text.strip()

@@ -15,7 +15,18 @@ from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.slack import actions, approvals, assistant, commands, events, fallbacks, home, shortcuts, views
+from bot.slack import (
+    actions,
+    approvals,
+    assistant,
+    commands,
+    events,
+    fallbacks,
+    home,
+    shortcuts,
+    unfurls,
+    views,
+)
 from bot.slack.blocks.answers import apology_text
 from bot.slack.client import say, web_client
 from bot.store import storage_error
@@ -23,7 +34,7 @@ from bot.wiring import Core
 
 log = logging.getLogger(__name__)
 # The assistant first (a middleware: it takes the pane's events before any listener); fallbacks last.
-SURFACES = (assistant, events, home, commands, shortcuts, actions, views, approvals, fallbacks)
+SURFACES = (assistant, events, unfurls, home, commands, shortcuts, actions, views, approvals, fallbacks)
 
 
 def build_app(core: Core, client: WebClient | None = None, process_before_response: bool = False) -> App:

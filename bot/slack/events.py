@@ -13,6 +13,8 @@ import logging
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from bot.approvals import find_refs
+from bot.slack import unfurls
 from bot.slack.blocks.answers import FILES_NOT_READ, FILES_ONLY
 from bot.slack.blocks.triage import relay_blocks, relay_text, relayed_blocks
 from bot.slack.conversation import answer_in, question_text
@@ -78,6 +80,9 @@ def on_mention(event, client, context, core: Core):
     if ignored_because(event):
         return
     thread_ts = event.get("thread_ts") or event["ts"]
+    refs = find_refs(event.get("text"))
+    if refs and unfurls.show_requests(client, core, event, refs, thread_ts):
+        return  # a question about requests: their cards, not the handbook
     if event.get("files") and not question_text(event.get("text"), context.bot_user_id):
         client.chat_postMessage(channel=event["channel"], thread_ts=thread_ts, text=FILES_ONLY)
         return
@@ -147,6 +152,9 @@ def answer_message(event, client, context, core: Core, note: str | None = None, 
         relay_reply(client, core, channel, event["thread_ts"], text, user)
         return
     thread_ts = thread_to_answer(event, context, core)
+    refs = find_refs(text)
+    if refs and unfurls.show_requests(client, core, event, refs, thread_ts):
+        return  # a message about requests: their cards, not the handbook
     if thread_ts is None:
         return
     answer_in(

@@ -101,8 +101,9 @@ def blanket_chosen(view: dict) -> bool:
 
 
 # -- a request, as approvers and requesters see it -------------------------------------------------
-def request_summary(request: Request, zone: tzinfo = UTC) -> str:
-    """zone: the reader's time zone (bot/slack/people.py), for dates."""
+def request_summary(request: Request, zone: tzinfo = UTC, details: bool = True) -> str:
+    """zone: the reader's time zone (bot/slack/people.py), for dates; details: with what the requester
+    wrote (the description and why)."""
     f = request.fields
     lines = [
         f"*{request.ref}* · {TYPE_LABELS.get(request.type, request.type)} · "
@@ -111,6 +112,8 @@ def request_summary(request: Request, zone: tzinfo = UTC) -> str:
     ]
     if request.license_expression:
         lines.append(f"License: {escape(request.license_expression)} ({escape(request.license_category or '?')})")
+    if not details:
+        return "\n".join(lines)
     if f.get("description"):
         lines.append(quote(escape(fit(str(f["description"]), 800))))
     if f.get("justification"):
@@ -159,6 +162,29 @@ def request_blocks(request: Request, *, buttons: bool, zone: tzinfo = UTC) -> li
     if buttons and request.state == "pending":
         built.append(decision_buttons(request))
     return to_dicts(built)
+
+
+def request_card_blocks(request: Request, zone: tzinfo = UTC) -> list[dict]:
+    """A request where someone named it or linked to it: what it is and where it stands. A cancelled
+    request shows only that it was withdrawn: what it asked for is no longer anyone's business."""
+    label = TYPE_LABELS.get(request.type, request.type)
+    if request.state == "cancelled":
+        head = f"*{request.ref}* · {label} · {STATE_LABEL['cancelled']}"
+        return to_dicts(
+            [section(head), context(f"Withdrawn {when(request.updated_at, zone)}; the OSPO no longer has it.")]
+        )
+    built: list[Block] = [section(request_summary(request, zone, details=False))]
+    if request.decided_by and request.state in ("approved", "rejected", "auto_approved"):
+        by = "the policy" if request.state == "auto_approved" else f"<@{request.decided_by}>"
+        built.append(context(f"{STATE_LABEL[request.state]} by {by} {when(request.decided_at, zone)}"))
+    elif request.state in ("pending", "needs_info"):
+        waiting = "the OSPO" if request.state == "pending" else "the requester"
+        built.append(context(f"Waiting for {waiting} · `/ospo status {request.ref}`"))
+    return to_dicts(built)
+
+
+def request_card_text(request: Request) -> str:
+    return f"{request.ref}: {STATE_LABEL.get(request.state, request.state)}"
 
 
 def decision_modal(action: str, request: Request, zone: tzinfo = UTC) -> dict:
