@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     # Where people find a request on the web, "{ref}" standing for OSPO-42 (an intranet page listing
     # them): links of this form unfurl in Slack into the request's card. Unset: no request links.
     request_url: str | None = Field(default=None, alias="OSPO_REQUEST_URL")
+    # A Workflow Builder "Request OSPO approval" step still undecided after this many days fails (the
+    # request stays open), so a release workflow does not wait for ever.
+    step_timeout_days: int = Field(default=14, ge=1, le=365, alias="OSPO_STEP_TIMEOUT_DAYS")
 
     # The weekly digest and reminders
     digest_channel: str | None = Field(default=None, alias="OSPO_DIGEST_CHANNEL")

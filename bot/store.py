@@ -294,6 +294,16 @@ def _m011_request_shown(db: sqlite_utils.Database) -> None:
     db["request_shown"].create_index(["channel", "thread_ts"])
 
 
+def _m012_workflow_steps(db: sqlite_utils.Database) -> None:
+    """Workflow Builder steps waiting for a request's decision (bot/approvals/steps.py)."""
+    db["workflow_steps"].create(
+        {"execution": str, "request_id": int, "started_at": str, "finished_at": str, "outcome": str},
+        pk="execution",
+        not_null={"request_id", "started_at"},
+    )
+    db["workflow_steps"].create_index(["request_id"])
+
+
 MIGRATIONS = [
     _m001_knowledge,
     _m002_questions,
@@ -306,6 +316,7 @@ MIGRATIONS = [
     _m009_learned_phrasings,
     _m010_assistant_threads,
     _m011_request_shown,
+    _m012_workflow_steps,
 ]
 
 

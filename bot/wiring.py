@@ -17,7 +17,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from bot import licenses
-from bot.approvals import Approvals, Approvers, Shown
+from bot.approvals import Approvals, Approvers, Shown, WorkflowSteps
 from bot.config import ConfigError, Settings
 from bot.store import ThreadLocalDB
 from bot.threads import AssistantThreads
@@ -79,6 +79,11 @@ class Core:
         return Shown(self.database.get, team_channel=self.settings.approvals_channel)
 
     @cached_property
+    def steps(self) -> WorkflowSteps:
+        """Workflow Builder steps waiting for a decision (bot/approvals/steps.py)."""
+        return WorkflowSteps(self.database.get)
+
+    @cached_property
     def threads(self) -> AssistantThreads:
         """The assistant pane's threads (bot/threads.py)."""
         return AssistantThreads(self.database.get)
@@ -86,5 +91,5 @@ class Core:
     def build_all(self) -> Core:
         """Every part now, in this thread: `serve` calls it before it starts its threads (a
         cached_property may be built twice by two threads at once)."""
-        self.database, self.policy, self.kb, self.desk, self.approvals, self.shown, self.threads  # noqa: B018 (built by reading)
+        self.database, self.policy, self.kb, self.desk, self.approvals, self.shown, self.steps, self.threads  # noqa: B018
         return self

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import itertools
 import json
+from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.approval_data import contribution, form_state, submission
 from tests.conftest import SMALL_KB, bot_db, bot_env, start_bot, stop_bot, wait_until
@@ -23,6 +25,7 @@ from tests.slackkit import (
     dm,
     event,
     file_share,
+    function_executed,
     link_shared,
     text_of,
 )
@@ -210,7 +213,9 @@ def test_asking_the_ospo_team_from_the_pane_comes_back_to_the_thread(bot, fake):
     triage = fake.wait_for(
         "chat.postMessage", where=lambda a: a.get("channel") == TRIAGE and f"<@{user}>" in text_of(a)
     )[-1]
-    escalation = next(bot_db(bot).query("SELECT * FROM escalations WHERE question_id = ?", [int(question_id)]))
+    stored = "SELECT * FROM escalations WHERE question_id = ? AND triage_ts IS NOT NULL"
+    wait_until(lambda: list(bot_db(bot).query(stored, [int(question_id)])), 30, "the triage post recorded")
+    escalation = next(bot_db(bot).query(stored, [int(question_id)]))
     assert escalation["thread_ts"] == thread_ts and "conference talks" in text_of(triage)
     reply = channel_message(
         "Developer relations does.", channel=TRIAGE, user=APPROVER, thread_ts=escalation["triage_ts"]
@@ -380,6 +385,132 @@ def test_a_request_named_in_words_gets_its_card_where_it_may_be_seen(bot, fake):
                 a.get("channel") == c and "approved" in text_of(a) and request["ref"] in a.get("text", "")
             ),
         )
+
+
+# -- 3. Workflow Builder steps ---------------------------------------------------------------------
+def run_step(bot, callback_id: str, inputs: dict) -> str:
+    """Slack runs one of the app's steps in a workflow: its execution id."""
+    body, execution = function_executed(callback_id, inputs)
+    assert bot["slack"].send_event(body)[0] == 200
+    return execution
+
+
+def step_end(fake, execution: str) -> tuple[str, dict]:
+    """How Slack was told the step ended: ("completeSuccess", its args) or ("completeError", its args)."""
+    methods = ("functions.completeSuccess", "functions.completeError")
+
+    def ended():
+        return [(m, a) for m in methods for a in fake.calls_to(m) if a.get("function_execution_id") == execution]
+
+    wait_until(ended, 60, f"the end of step {execution}")
+    method, args = ended()[0]
+    if isinstance(args.get("outputs"), str):  # slack_sdk sends an object as JSON in a form field
+        args = {**args, "outputs": json.loads(args["outputs"])}
+    return method.removeprefix("functions."), args
+
+
+def approval_inputs(user: str, marker: str, **overrides) -> dict:
+    """The step's inputs as Workflow Builder sends them: the form's fields, booleans and numbers typed."""
+    return {
+        "requester": user,
+        "type": "contribute",
+        **contribution(marker, security_fix=False, changed_lines=12),
+        **overrides,
+    }
+
+
+def test_the_approval_step_waits_for_the_decision_and_hands_on_the_reference(bot, fake):
+    user, user_dm = new_user()
+    execution = run_step(bot, "request_ospo_approval", approval_inputs(user, "wfa00001", change_kind="feature"))
+    post = fake.wait_for("chat.postMessage", where=lambda a: a.get("channel") == APPROVALS and "wfa00001" in text_of(a))
+    ref = post[-1]["text"].split()[0]
+    fake.wait_for(
+        "chat.postMessage", where=lambda a: a.get("channel") == user and ref in text_of(a)
+    )  # the requester told
+    sentinel(bot, fake)
+    assert execution not in fake.executions  # waiting: nothing decided yet
+
+    decision = submission("approval_approve", ref.removeprefix("OSPO-"), reason_of("Keep the DCO sign-off"), APPROVER)
+    assert bot["slack"].send_interaction(decision) == (200, "")
+    method, args = step_end(fake, execution)
+    assert method == "completeSuccess"  # every output the manifest declares
+    assert args["outputs"] == {
+        "reference": ref,
+        "state": "approved",
+        "decided_by": APPROVER,
+        "conditions": "Keep the DCO sign-off",
+    }
+
+
+def test_an_auto_approved_request_completes_the_step_at_once(bot, fake):
+    user, _ = new_user()
+    execution = run_step(bot, "request_ospo_approval", approval_inputs(user, "wfa00002"))
+    method, args = step_end(fake, execution)
+    assert method == "completeSuccess" and args["outputs"]["state"] == "auto_approved"
+    assert args["outputs"]["reference"].startswith("OSPO-") and "decided_by" not in args["outputs"]
+
+
+def test_the_approval_step_fails_with_the_reason_when_rejected_invalid_or_too_slow(bot, fake):
+    user, _ = new_user()
+    rejected = run_step(bot, "request_ospo_approval", approval_inputs(user, "wfa00003", change_kind="feature"))
+    post = fake.wait_for("chat.postMessage", where=lambda a: a.get("channel") == APPROVALS and "wfa00003" in text_of(a))
+    ref = post[-1]["text"].split()[0]
+    decision = submission(
+        "approval_reject", ref.removeprefix("OSPO-"), reason_of("Not under the MIT license"), APPROVER
+    )
+    assert bot["slack"].send_interaction(decision) == (200, "")
+    method, args = step_end(fake, rejected)
+    assert (method, args["error"]) == ("completeError", f"{ref} was rejected by the OSPO: Not under the MIT license")
+
+    invalid = run_step(bot, "request_ospo_approval", approval_inputs(user, "wfa00004", license=""))
+    method, args = step_end(fake, invalid)
+    assert method == "completeError" and "license:" in args["error"] and "Workflow Builder" in args["error"]
+    not_a_type = run_step(bot, "request_ospo_approval", approval_inputs(user, "wfa00005", type="ship-it"))
+    assert "must be one of contribute" in step_end(fake, not_a_type)[1]["error"]
+    stored = "SELECT 1 FROM approval_requests WHERE fields LIKE '%wfa00004%' OR fields LIKE '%wfa00005%'"
+    assert not list(bot_db(bot).query(stored))  # nothing was asked of the OSPO
+
+    slow = run_step(bot, "request_ospo_approval", approval_inputs(user, "wfa00006", change_kind="feature"))
+    waiting = "SELECT 1 FROM workflow_steps WHERE execution = ?"
+    wait_until(lambda: list(bot_db(bot).query(waiting, [slow])), 30, "the step to wait")
+    with bot_db(bot).conn as db:  # two weeks pass
+        db.execute("UPDATE workflow_steps SET started_at = '2020-01-01T00:00:00+00:00' WHERE execution = ?", [slow])
+    method, args = step_end(fake, slow)  # the housekeeping loop ends it
+    assert method == "completeError" and "was not decided within 14 days" in args["error"]
+
+
+def test_a_cancelled_request_fails_its_step(bot, fake):
+    user, _ = new_user()
+    execution = run_step(bot, "request_ospo_approval", approval_inputs(user, "wfa00007", change_kind="feature"))
+    post = fake.wait_for("chat.postMessage", where=lambda a: a.get("channel") == APPROVALS and "wfa00007" in text_of(a))
+    ref = post[-1]["text"].split()[0]
+    assert bot["slack"].send_command(command(f"cancel {ref}", fake.response_url("cancel"), user=user))[0] == 200
+    method, args = step_end(fake, execution)
+    assert method == "completeError" and args["error"].startswith(f"{ref} was cancelled")
+
+
+@pytest.mark.parametrize(
+    ("license", "use", "verdict", "allowed"),
+    [("Apache 2", "distribute", "conditions", True), ("GPLv3", "distribute", "review", False)],
+)
+def test_the_license_step_outputs_the_verdict_for_a_use(bot, fake, license, use, verdict, allowed):
+    execution = run_step(bot, "check_license", {"license": license, "use": use})
+    method, args = step_end(fake, execution)
+    assert method == "completeSuccess"
+    assert args["outputs"]["verdict"] == verdict and args["outputs"]["allowed"] is allowed
+    assert args["outputs"]["reason"] and args["outputs"]["expression"]
+    manifest = yaml.safe_load((Path(__file__).parents[1] / "manifest.yml").read_text())
+    assert set(args["outputs"]) == set(manifest["functions"]["check_license"]["output_parameters"]["properties"])
+
+
+def test_the_license_step_fails_on_a_use_the_policy_does_not_know(bot, fake):
+    execution = run_step(bot, "check_license", {"license": "MIT", "use": "resell"})
+    method, args = step_end(fake, execution)
+    assert method == "completeError" and "must be one of contribute, distribute, saas, internal" in args["error"]
+
+
+def reason_of(text: str) -> dict:
+    return {"reason": {"value": {"type": "plain_text_input", "value": text}}}
 
 
 def sentinel(bot, fake) -> None:

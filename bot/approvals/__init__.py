@@ -35,6 +35,7 @@ from bot.approvals.records import (
     Request,
 )
 from bot.approvals.shown import Showing, Shown
+from bot.approvals.steps import Outcome, WorkflowSteps, outcome
 
 __all__ = [
     "ACTIONS",
@@ -62,10 +63,13 @@ __all__ = [
     "NotAllowed",
     "NotFound",
     "Request",
+    "Outcome",
     "Shown",
     "Showing",
+    "WorkflowSteps",
     "find_refs",
     "normalise_url",
+    "outcome",
     "parse_ref",
     "plus_months",
     "ref",

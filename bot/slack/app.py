@@ -22,6 +22,7 @@ from bot.slack import (
     commands,
     events,
     fallbacks,
+    functions,
     home,
     shortcuts,
     unfurls,
@@ -34,7 +35,7 @@ from bot.wiring import Core
 
 log = logging.getLogger(__name__)
 # The assistant first (a middleware: it takes the pane's events before any listener); fallbacks last.
-SURFACES = (assistant, events, unfurls, home, commands, shortcuts, actions, views, approvals, fallbacks)
+SURFACES = (assistant, events, unfurls, home, commands, shortcuts, functions, actions, views, approvals, fallbacks)
 
 
 def build_app(core: Core, client: WebClient | None = None, process_before_response: bool = False) -> App:

@@ -11,7 +11,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.approvals import FIELDS, ApprovalError, InvalidRequest, NotFound, Request, parse_ref
-from bot.slack import ids, unfurls
+from bot.slack import functions, ids, unfurls
 from bot.slack.blocks import approvals as blocks
 from bot.slack.blocks.kit import typed
 from bot.slack.client import say
@@ -199,9 +199,10 @@ def announce(client: WebClient, core: Core, request: Request) -> None:
 
 
 def refresh_channel_message(client: WebClient, core: Core, request: Request) -> None:
-    """The approvers' message of the request, updated (and its cards and unfurls elsewhere); a
-    request back in the queue that was never posted is posted now."""
+    """The approvers' message of the request, updated (and its cards and unfurls elsewhere, and the
+    workflow steps waiting for it ended); a request back in the queue that was never posted is posted now."""
     request = core.approvals.with_question(request)
+    functions.settle(client, core, request)
     unfurls.refresh(client, core, request)
     posted = core.approvals.posted_message(request.id)
     if posted:

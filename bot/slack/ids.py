@@ -12,6 +12,10 @@ COMMAND = "/ospo"
 ASK_SHORTCUT = "ask_ospo"  # message shortcut "Ask the OSPO about this"
 APPROVAL_SHORTCUT = "request_approval"  # global shortcut "Request OSPO approval": opens APPROVAL_REQUEST
 
+# -- Workflow Builder custom steps (the manifest's functions; function_executed's callback_id) -------------
+APPROVAL_STEP = "request_ospo_approval"  # "Request OSPO approval": completes once the request is decided
+LICENSE_STEP = "check_license"  # "Check a license": the policy's verdict for a use
+
 # -- the help desk: buttons (action_id) ---------------------------------------------------------
 FEEDBACK_UP = "feedback_up"
 FEEDBACK_DOWN = "feedback_down"  # opens FEEDBACK_REASON

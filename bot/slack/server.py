@@ -20,6 +20,7 @@ from bot.config import ConfigError
 from bot.search.knowledge_base import KnowledgeFolderError
 from bot.slack.app import build_app
 from bot.slack.delivery import SlackDelivery
+from bot.slack.functions import settle_waiting
 from bot.slack.outbox import post_outbox, send_notices
 from bot.wiring import Core
 
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 
 class Server:
     """Everything `serve` runs: the Bolt app, the scheduler, and the housekeeping loop (knowledge
-    changes, policy-change notices, the approvals outbox).
+    changes, policy-change notices, the approvals outbox, workflow steps to end).
 
     Several `serve` processes may share one data dir: each piece of housekeeping work is claimed
     first (bot/claims.py), so each notice and each outboxed request goes to Slack once."""
@@ -97,9 +98,13 @@ class Server:
         """Post the requests approvers have not seen because Slack failed when they came in."""
         return post_outbox(self.app.client, self.core)
 
+    def end_workflow_steps(self) -> int:
+        """Workflow steps whose request was decided without them being told, or that waited too long."""
+        return settle_waiting(self.app.client, self.core)
+
     def housekeeping(self) -> None:
         """Each step on its own: a Chroma server that is down must not hold back the outbox."""
-        for step in (self.refresh_knowledge, self.send_notices, self.post_outbox):
+        for step in (self.refresh_knowledge, self.send_notices, self.post_outbox, self.end_workflow_steps):
             try:
                 step()
             except Exception:  # the next round tries again
