@@ -251,6 +251,10 @@ def test_doctor_checks_slack_model_and_index(env, monkeypatch):
         assert good.exit_code == 0, good.output
         assert "Slack accepts the bot token: @ospo-bot" in good.output
         assert "embedding model loads" in good.output and "index up to date: 3 documents" in good.output
+        assert "the app has every scope it needs" in good.output and "link_shared" in good.output
+        fake.scopes = ",".join(scope for scope in fake.scopes.split(",") if scope != "links:write")
+        lacking = CliRunner().invoke(cli, ["doctor"])
+        assert lacking.exit_code == 1 and "the app lacks links:write (chat.unfurl:" in lacking.output
         monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-revoked")
         bad = CliRunner().invoke(cli, ["doctor"])
         assert bad.exit_code == 1 and "Slack refused the bot token: invalid_auth" in bad.output

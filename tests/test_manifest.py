@@ -116,3 +116,10 @@ def test_procfile_runs_http_and_socket_mode():
     lines = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line)
     assert lines["web"] == "ospo-bot serve --mode http --port $PORT"
     assert lines["worker"] == "ospo-bot serve --mode socket"
+
+
+def test_the_readme_names_every_scope_and_event():
+    readme = (ROOT / "README.md").read_text()
+    run_it = readme[readme.index("## Run it in Slack") :].split("\n## ", 1)[0]
+    for name in [*SCOPES, *EVENTS]:
+        assert f"`{name}`" in run_it, name

@@ -101,6 +101,7 @@ def doctor():
         try:
             who = web_client(settings).auth_test()
             report(True, f"Slack accepts the bot token: @{who['user']} in {who.get('team')} ({settings.slack_api_url})")
+            report_scopes(report, who.headers)
         except SlackApiError as error:
             report(False, f"Slack refused the bot token: {error.response.get('error')} (check SLACK_BOT_TOKEN)")
         except Exception as error:  # network errors of every kind
@@ -138,6 +139,21 @@ def doctor():
             + ("" if documents else f" — add markdown files to {settings.knowledge_dir}"),
         )
     sys.exit(0 if ok else 1)
+
+
+def report_scopes(report, headers: dict) -> None:
+    """The scopes Slack granted (auth.test's x-oauth-scopes) against bot/slack/scopes.py; the events,
+    which Slack does not tell an app, listed for the admin to compare."""
+    from bot.slack.scopes import EVENTS, SCOPES, missing
+
+    granted = next((value for name, value in headers.items() if name.lower() == "x-oauth-scopes"), None)
+    lacking = missing(granted)
+    if lacking:
+        listed = "; ".join(f"{scope} ({why})" for scope, why in lacking.items())
+        report(False, f"the app lacks {listed}: add them (manifest.yml lists every scope) and reinstall the app")
+    elif granted is not None:
+        report(True, f"the app has every scope it needs ({len(SCOPES)})")
+    out.print(f"[yellow]![/yellow] Event Subscriptions must list: {escape(', '.join(EVENTS))} (as manifest.yml)")
 
 
 def slack_delivery(settings: Settings):
