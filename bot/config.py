@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     slack_signing_secret: str | None = Field(default=None, alias="SLACK_SIGNING_SECRET", repr=False)
     slack_app_token: str | None = Field(default=None, alias="SLACK_APP_TOKEN", repr=False)
     slack_api_url: str = Field(default="https://slack.com/api/", alias="SLACK_API_URL")
+    # Token rotation (the app's token_rotation_enabled): bot tokens last 12 hours and are refreshed with
+    # the app's credentials; the current pair is kept in OSPO_DATA_DIR/installations.db (bot/slack/tokens.py).
+    slack_token_rotation: bool = Field(default=False, alias="SLACK_TOKEN_ROTATION")
+    slack_client_id: str | None = Field(default=None, alias="SLACK_CLIENT_ID")
+    slack_client_secret: str | None = Field(default=None, alias="SLACK_CLIENT_SECRET", repr=False)
+    slack_refresh_token: str | None = Field(default=None, alias="SLACK_REFRESH_TOKEN", repr=False)
     # Seconds to wait for one Web API answer; a call that times out is not retried (Slack may have acted on it).
     slack_api_timeout: float = Field(default=15.0, gt=0, le=300, alias="SLACK_API_TIMEOUT")
     triage_channel: str | None = Field(default=None, alias="OSPO_TRIAGE_CHANNEL")
@@ -160,7 +166,7 @@ class Settings(BaseSettings):
     @field_validator("slack_bot_token")
     @classmethod
     def _bot_token_shape(cls, value: str | None) -> str | None:
-        if value and not value.startswith("xoxb-"):
+        if value and not value.startswith(("xoxb-", "xoxe.xoxb-")):  # xoxe.xoxb-: a rotating one
             raise ValueError("a bot token starts with xoxb- (OAuth & Permissions > Bot User OAuth Token)")
         return value or None
 
@@ -182,7 +188,8 @@ class Settings(BaseSettings):
     @property
     def secrets(self) -> list[str]:
         """Values never to be shown: logs redact them (bot/logs.py), error messages leave them out."""
-        return [s for s in (self.slack_bot_token, self.slack_app_token, self.slack_signing_secret) if s]
+        values = (self.slack_bot_token, self.slack_app_token, self.slack_signing_secret)
+        return [s for s in (*values, self.slack_client_secret, self.slack_refresh_token) if s]
 
     @property
     def socket_mode(self) -> bool:
@@ -194,6 +201,11 @@ class Settings(BaseSettings):
         if not self.slack_bot_token:
             problems.append(
                 "SLACK_BOT_TOKEN is not set: install the app, then copy its Bot User OAuth Token (xoxb-...)"
+            )
+        if self.slack_token_rotation and not (self.slack_client_id and self.slack_client_secret):
+            problems.append(
+                "SLACK_TOKEN_ROTATION is on but SLACK_CLIENT_ID or SLACK_CLIENT_SECRET is not set: rotating tokens "
+                "are refreshed with the app's credentials (Basic Information > App Credentials)"
             )
         if not self.socket_mode and not self.slack_signing_secret:
             problems.append(

@@ -10,6 +10,7 @@ matching `where(args)` (e.g. one channel) and kept until `clear_failures()`. Tes
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import threading
@@ -392,7 +393,15 @@ class FakeSlack:
                     args = dict(parse_qsl(raw))
                 args = {**dict(parse_qsl(query)), **args}
                 auth = self.headers.get("Authorization", "")
-                token = auth.removeprefix("Bearer ").strip() or args.pop("token", None)
+                if auth.startswith("Basic "):  # oauth.v2.*: the app's client id and secret, as slack_sdk sends them
+                    client_id, _, secret = base64.b64decode(auth.removeprefix("Basic ")).decode().partition(":")
+                    args = {**args, "client_id": client_id, "client_secret": secret}
+                    auth = ""
+                # oauth.v2.exchange's `token` argument is what it exchanges, not what authorises the call
+                keep = method.startswith("oauth.")
+                token = auth.removeprefix("Bearer ").strip() or (args.get if keep else args.pop)("token", None)
+                if keep and token:  # slack_sdk sends it as a bearer token
+                    args.setdefault("token", token)
                 status, body, headers = fake.answer(method, args, token)
                 self._reply(status, body, headers)
 

@@ -59,6 +59,7 @@ def test_manifests_match_the_bot(name):
     assert features["unfurl_domains"] and len(features["unfurl_domains"]) <= 5
     # Workflow Builder steps need an org-ready app whose functions run in our process.
     assert settings["org_deploy_enabled"] is True and settings["function_runtime"] == "remote"
+    assert settings["token_rotation_enabled"] is False  # the admin's choice: README "Token rotation"
     assert set(app["functions"]) == registered("function") == {ids.APPROVAL_STEP, ids.LICENSE_STEP}
     socket = name == "manifest.yml"
     assert settings["socket_mode_enabled"] is socket

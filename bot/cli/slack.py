@@ -53,6 +53,8 @@ def serve(port: int | None, host: str, mode: str):
     client = web_client(settings)
     core = Core(settings, group_members=group_members(client))
     with setup_errors_end_the_command():
+        if settings.slack_token_rotation:
+            client.auth_test()  # the rotating pair made or read now: wrong credentials stop us here
         core.build_all()  # every part before the threads start; a broken policy file stops us here
         core.kb.index.embedder.load()  # first: a broken model stops us before anything else is done
         with progress_bar("Indexing the knowledge base") as update:
@@ -102,8 +104,12 @@ def doctor():
             who = web_client(settings).auth_test()
             report(True, f"Slack accepts the bot token: @{who['user']} in {who.get('team')} ({settings.slack_api_url})")
             report_scopes(report, who.headers)
+            if settings.slack_token_rotation:
+                report(True, "token rotation on: the bot token is refreshed before it expires")
         except SlackApiError as error:
             report(False, f"Slack refused the bot token: {error.response.get('error')} (check SLACK_BOT_TOKEN)")
+        except ConfigError as error:  # token rotation could not start
+            report(False, str(error))
         except Exception as error:  # network errors of every kind
             report(False, f"cannot reach Slack at {settings.slack_api_url}: {error} (check SLACK_API_URL)")
     from bot.config import embedding_model_problem

@@ -42,8 +42,11 @@ def build_app(core: Core, client: WebClient | None = None, process_before_respon
     """process_before_response=True runs each listener to the end before answering Slack (what the
     tests' fuzzing uses to see every failure); the server acks first and works after."""
     settings = core.settings
+    client = client or web_client(settings)
+    keeper = getattr(client, "keeper", None)  # token rotation (bot/slack/tokens.py): each request's token, fresh
     app = App(
-        client=client or web_client(settings),
+        client=client,
+        authorize=(lambda enterprise_id, team_id: keeper.authorize()) if keeper else None,
         signing_secret=settings.slack_signing_secret or "",
         # Socket Mode requests come over the app's own authenticated socket, unsigned.
         request_verification_enabled=not settings.socket_mode,

@@ -21,16 +21,21 @@ log = logging.getLogger(__name__)
 
 
 def web_client(settings: Settings, token: str | None = None) -> WebClient:
-    return WebClient(
-        token=token or settings.slack_bot_token,
-        base_url=settings.slack_api_url,
-        timeout=settings.slack_api_timeout,
-        retry_handlers=[
+    """The bot's client; with SLACK_TOKEN_ROTATION, one that takes the current rotating token for every call."""
+    options = {
+        "base_url": settings.slack_api_url,
+        "timeout": settings.slack_api_timeout,
+        "retry_handlers": [
             RateLimitErrorRetryHandler(max_retry_count=3),  # waits for Retry-After
             ServerErrorRetryHandler(max_retry_count=2),
             ConnectionErrorRetryHandler(max_retry_count=1),
         ],
-    )
+    }
+    if settings.slack_token_rotation and token is None:
+        from bot.slack.tokens import RotatingClient, TokenKeeper
+
+        return RotatingClient(TokenKeeper(settings, WebClient(**options)), **options)
+    return WebClient(token=token or settings.slack_bot_token, **options)
 
 
 def group_members(client: WebClient) -> Callable[[str], list[str]]:
