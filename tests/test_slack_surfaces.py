@@ -450,6 +450,15 @@ def test_an_auto_approved_request_completes_the_step_at_once(bot, fake):
     assert args["outputs"]["reference"].startswith("OSPO-") and "decided_by" not in args["outputs"]
 
 
+def test_a_completion_slack_did_not_take_is_sent_again(bot, fake):
+    user, _ = new_user()
+    fake.fail("functions.completeSuccess", error="internal_error", where=lambda a: True)
+    execution = run_step(bot, "request_ospo_approval", approval_inputs(user, "wfa00008"))
+    wait_until(lambda: fake.executions.get(execution) == "completed", 60, "the completion sent again")
+    attempts = [a for a in fake.calls_to("functions.completeSuccess") if a["function_execution_id"] == execution]
+    assert len(attempts) == 2  # refused once, then sent by the housekeeping loop
+
+
 def test_the_approval_step_fails_with_the_reason_when_rejected_invalid_or_too_slow(bot, fake):
     user, _ = new_user()
     rejected = run_step(bot, "request_ospo_approval", approval_inputs(user, "wfa00003", change_kind="feature"))
