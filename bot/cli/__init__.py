@@ -48,11 +48,11 @@ def main():
 
 
 def storage_problem(error: Exception):
-    """bot.store's plain-words StorageError for a failure of OSPO_DATA_DIR, else None."""
+    """bot.store's plain-words StorageError for a failure of OSPO_DATA_DIR or of the PostgreSQL server, else None."""
     from bot.store import storage_error
 
     try:
-        data_dir = load_settings().data_dir
+        settings = load_settings()
     except ConfigError:
         return None
-    return storage_error(error, data_dir)
+    return storage_error(error, settings.data_dir, settings.database_url)

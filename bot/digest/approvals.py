@@ -108,7 +108,7 @@ def turnaround_hours(db, start: str, end: str) -> list[float]:
             SELECT request_id, MIN(at) AS at FROM approval_events
             WHERE to_state IN ({", ".join("?" * len(RESPONSES))}) GROUP BY request_id
         )
-        SELECT (julianday(f.at) - julianday(r.created_at)) * 24.0 AS hours
+        SELECT {db.dialect.hours_between("f.at", "r.created_at")} AS hours
         FROM first f JOIN approval_requests r ON r.id = f.request_id
         WHERE f.at >= ? AND f.at < ? AND EXISTS (
             SELECT 1 FROM approval_events s
@@ -118,7 +118,7 @@ def turnaround_hours(db, start: str, end: str) -> list[float]:
         """,
         [*RESPONSES, start, end],
     ).fetchall()
-    return [max(0.0, round(r[0], 4)) for r in rows]  # julianday's floating point: to a third of a second
+    return [max(0.0, round(r[0], 4)) for r in rows]  # floating point days or seconds: to a third of a second
 
 
 def turnaround(db, week: Week, until: str | None = None) -> Turnaround:
