@@ -284,6 +284,7 @@ class HelpDesk:
                     "answer": escalation.answer,
                     "answered_by": escalation.answered_by,
                     "created_at": now(),
+                    "body": body,  # for the other hosts' learned/ folders (bot/search/index.py)
                 }
             )
         self.kb.sync()

@@ -174,7 +174,7 @@ def sla_breaches(db, sla: dict[str, int], tz: str, as_of: datetime) -> list[SlaB
     events: dict[int, list[tuple[str, str]]] = {}
     for r in db.query(
         "SELECT request_id, at, to_state FROM approval_events WHERE at < :as_of AND request_id IN "
-        f"(SELECT id FROM ({_AS_OF_STATE})) ORDER BY id",
+        f"(SELECT id FROM ({_AS_OF_STATE}) AS waiting) ORDER BY id",
         {"as_of": iso(as_of)},
     ):
         events.setdefault(r["request_id"], []).append((r["at"], r["to_state"]))

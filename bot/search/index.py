@@ -239,6 +239,8 @@ class Index:
         return [(self.root, ""), (self.settings.learned_dir, LEARNED_PREFIX)]
 
     def _scan(self) -> dict[str, tuple[Path, bytes, Path, str]]:
+        if self.db.dialect.SHARED:
+            self._learned_from_database()
         files = {}
         for root, prefix in self.roots():
             if not root.is_dir():
@@ -250,6 +252,26 @@ class Index:
                     data = b""  # read_document reports it properly
                 files[prefix + path.relative_to(root).as_posix()] = (path, data, root, prefix)
         return files
+
+    def _learned_from_database(self) -> None:
+        """With a database that replicas on several hosts share, the answers saved from Slack live in
+        it and each host's learned/ folder is a cache of them: write what this host lacks, drop what
+        was removed, so that every host's scan (and its sync) sees the same files."""
+        folder = self.settings.learned_dir
+        rows = {
+            r["path"].removeprefix(LEARNED_PREFIX): r["body"]
+            for r in self.db.query("SELECT path, body FROM learned WHERE body IS NOT NULL")
+        }
+        if not rows and not folder.is_dir():
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, body in rows.items():
+            target = folder / name
+            if not target.is_file() or target.read_text(encoding="utf-8") != body:
+                target.write_text(body, encoding="utf-8")
+        for stale in folder.glob("*.md"):
+            if stale.name not in rows:
+                stale.unlink()
 
     def is_stale(self) -> bool:
         """Cheap check (hashes only, no model): does the index differ from the folder?"""

@@ -38,6 +38,7 @@ from bot.storage import StorageError
 log = logging.getLogger(__name__)
 
 NAME = "postgresql"
+SHARED = True  # several hosts: what one host writes to its OSPO_DATA_DIR the others do not see
 POOL_MAX = 16  # connections per process: the Slack server's threads, housekeeping, the scheduler
 WAIT_SECONDS = 15.0  # how long a request waits for a connection (PostgreSQL restarting) before it fails
 SYNC_LOCK = "ospo-bot:kb-sync"  # the advisory lock's name (hashed to its key)
@@ -424,6 +425,8 @@ MIGRATIONS: list[str] = [
     CREATE UNIQUE INDEX idx_learned_phrasings ON learned_phrasings (section_id, phrasing);
     CREATE INDEX idx_learned_phrasings_question_id ON learned_phrasings (question_id);
     """,
+    # 10 the markdown of each answer saved from Slack: every host writes it into its own learned/ folder
+    "ALTER TABLE learned ADD COLUMN body TEXT;",
 ]
 
 # Helpers the dialect's SQL uses; created with the schema table, outside the numbered migrations.
@@ -470,6 +473,14 @@ def open_db(url: str) -> PostgresDatabase:
                 raise StorageError(problem(url, error)) from error
             _OPEN[url] = db
     return db
+
+
+def close(url: str) -> None:
+    """Close the pool of one URL (a test's database, before it is dropped)."""
+    with _OPEN_LOCK:
+        db = _OPEN.pop(url, None)
+    if db is not None:
+        db.close()
 
 
 def close_all() -> None:
@@ -532,7 +543,7 @@ def keyword_search(db: PostgresDatabase, words: list[str], weights: tuple[float,
     rows = db.execute(
         f"""
         WITH q AS (
-            SELECT word, to_tsquery('{TS_CONFIG}', word) AS query FROM unnest(?::text[]) AS word
+            SELECT word, to_tsquery('{TS_CONFIG}', word) AS query FROM unnest(string_to_array(?, ' ')) AS word
         ), n AS (SELECT COUNT(*) AS total FROM chunks), idf AS (
             SELECT q.query, ln(1 + (n.total - d.df + 0.5) / (d.df + 0.5)) AS idf
             FROM q CROSS JOIN n CROSS JOIN LATERAL (SELECT COUNT(*) AS df FROM chunks WHERE search @@ q.query) d
@@ -542,7 +553,7 @@ def keyword_search(db: PostgresDatabase, words: list[str], weights: tuple[float,
         FROM chunks c JOIN idf ON c.search @@ idf.query
         GROUP BY c.id ORDER BY score, c.id LIMIT {int(limit)}
         """,
-        [list(words)],
+        [" ".join(words)],  # content words: letters and digits only
     )
     return [(row[0], row[1]) for row in rows]
 

@@ -28,6 +28,7 @@ from bot.storage import StorageError
 log = logging.getLogger(__name__)
 
 NAME = "sqlite"
+SHARED = False  # one host: files in OSPO_DATA_DIR are the same for every process
 BUSY_TIMEOUT_MS = 5000  # how long a write waits for another process's write lock before it fails
 
 
@@ -303,6 +304,12 @@ def _m009_learned_phrasings(db: SqliteDatabase) -> None:
     db["learned_phrasings"].create_index(["question_id"])
 
 
+def _m010_learned_bodies(db: SqliteDatabase) -> None:
+    """The markdown of each answer saved from Slack, so that replicas on other hosts (PostgreSQL) can
+    write it into their own learned/ folder."""
+    db["learned"].add_column("body", str)
+
+
 MIGRATIONS = [
     _m001_knowledge,
     _m002_questions,
@@ -313,6 +320,7 @@ MIGRATIONS = [
     _m007_claims,
     _m008_sections,
     _m009_learned_phrasings,
+    _m010_learned_bodies,
 ]
 
 
