@@ -60,7 +60,6 @@ class SectionHit:
     dense_rank: int | None = None  # its rank among sections in each half, 1 = best
     keyword_rank: int | None = None
     matched: list[tuple[int, int]] = field(default_factory=list)  # spans of its pieces that matched, best first
-    _piece_scores: dict[tuple[int, int], float] = field(default_factory=dict, repr=False)
 
     @property
     def similarity(self) -> float:
@@ -211,16 +210,22 @@ class Retriever:
             )
         }
         sections: dict[str, SectionHit] = {}
+        pieces: dict[str, dict[tuple[int, int], float]] = {}  # section -> its matched pieces' fused scores
 
         def section_of(cid: str) -> tuple[SectionHit, tuple] | None:
             row = rows.get(cid)
             if row is None:  # in Chroma but not (yet) in SQLite: a sync under way
                 return None
-            _, path, title, heading, anchor, kind, start, end = row
+            _, path, title, heading, anchor = row[:5]
             key = f"{path}#{anchor}"
             if key not in sections:
-                sections[key] = SectionHit(key, path, title, heading, anchor)
+                sections[key], pieces[key] = SectionHit(key, path, title, heading, anchor), {}
             return sections[key], row
+
+        def piece_matched(hit: SectionHit, row: tuple, weight: float, rank: int) -> None:
+            if row[5] == TEXT:
+                span = (row[6], row[7])
+                pieces[hit.id][span] = pieces[hit.id].get(span, 0.0) + weight / (RRF_K + rank + 1)
 
         dense_scores: dict[str, float] = {}
         for rank, (cid, similarity) in enumerate(dense_hits):
@@ -228,14 +233,13 @@ class Retriever:
             if not found:
                 continue
             hit, row = found
-            kind, span = row[5], (row[6], row[7])
-            if kind == ASKED:
+            if row[5] == ASKED:
                 hit.asked_similarity = max(hit.asked_similarity or -1.0, similarity)
                 score = ASKED_WEIGHT * similarity
             else:
                 hit.text_similarity = max(hit.text_similarity or -1.0, similarity)
                 score = similarity
-                hit._piece_scores[span] = hit._piece_scores.get(span, 0.0) + DENSE_WEIGHT / (RRF_K + rank + 1)
+            piece_matched(hit, row, DENSE_WEIGHT, rank)
             dense_scores[hit.id] = max(dense_scores.get(hit.id, -1.0), score)
         keyword_scores: dict[str, float] = {}
         for rank, (cid, bm25) in enumerate(keyword_hits):
@@ -244,9 +248,7 @@ class Retriever:
                 continue
             hit, row = found
             hit.bm25 = bm25 if hit.bm25 is None else min(hit.bm25, bm25)
-            if row[5] == TEXT:
-                span = (row[6], row[7])
-                hit._piece_scores[span] = hit._piece_scores.get(span, 0.0) + KEYWORD_WEIGHT / (RRF_K + rank + 1)
+            piece_matched(hit, row, KEYWORD_WEIGHT, rank)
             keyword_scores[hit.id] = max(keyword_scores.get(hit.id, float("-inf")), -bm25)
         for key, similarity in learned:
             if key in sections:  # only a section the knowledge base itself brought up (the guard)
@@ -260,8 +262,8 @@ class Retriever:
             for rank, key in enumerate(sorted(scores, key=scores.get, reverse=True), start=1):
                 setattr(sections[key], attribute, rank)
                 sections[key].score += weight / (RRF_K + rank)
-        for hit in sections.values():
-            hit.matched = sorted(hit._piece_scores, key=hit._piece_scores.get, reverse=True)
+        for key, hit in sections.items():
+            hit.matched = sorted(pieces[key], key=pieces[key].get, reverse=True)
         return sorted(sections.values(), key=lambda h: h.score, reverse=True)
 
 
