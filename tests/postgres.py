@@ -3,8 +3,8 @@
 test session. PostgreSQL refuses to run as root, so as root it runs as the `postgres` user the
 package creates (runuser). Each test gets a database of its own, copied from a migrated template.
 
-Without PostgreSQL installed the PostgreSQL half of the tests is skipped, except under CI (CI=true),
-where that is a failure."""
+Without PostgreSQL installed the PostgreSQL half of the tests is skipped, except where it is required
+(OSPO_TEST_POSTGRES=required, which .ci/run sets, or CI=true): there that is a failure."""
 
 from __future__ import annotations
 
@@ -29,6 +29,11 @@ def bindir() -> Path | None:
         return Path(found).resolve().parent
     versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(Path(p).parts[-3]))
     return Path(versions[-1]).parent if versions else None
+
+
+def required() -> bool:
+    """Must the PostgreSQL half run (.ci/run, CI), rather than be skipped when PostgreSQL is missing?"""
+    return os.environ.get("OSPO_TEST_POSTGRES") == "required" or os.environ.get("CI", "").lower() in ("true", "1")
 
 
 class Server:
@@ -92,7 +97,7 @@ def start_server() -> Server:
     from tests.conftest import free_port
 
     if bindir() is None:
-        if os.environ.get("CI"):
+        if required():
             pytest.fail("PostgreSQL is not installed: .ci/run installs it (apt-get install -y postgresql)")
         pytest.skip("PostgreSQL is not installed (apt-get install postgresql): its half of the tests is skipped")
     folder = Path(tempfile.mkdtemp(prefix="ospo-pg-"))  # not under pytest's root-only temp dir
