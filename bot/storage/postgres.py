@@ -42,6 +42,7 @@ SHARED = True  # several hosts: what one host writes to its OSPO_DATA_DIR the ot
 POOL_MAX = 16  # connections per process: the Slack server's threads, housekeeping, the scheduler
 WAIT_SECONDS = 15.0  # how long a request waits for a connection (PostgreSQL restarting) before it fails
 SYNC_LOCK = "ospo-bot:kb-sync"  # the advisory lock's name (hashed to its key)
+SYNC_APPLICATION = "ospo-bot kb sync"  # its connection's application_name, followed by pid@host
 TS_CONFIG = "ospo_english"  # FTS5's porter tokenizer, as PostgreSQL: English stems, no stop words
 
 
@@ -592,8 +593,11 @@ FOR_UPDATE = " FOR UPDATE"  # a decision locks its request's row until it commit
 @contextmanager
 def sync_lock(db: PostgresDatabase, data_dir: Path) -> Iterator[None]:
     """One knowledge-base sync at a time across every replica on every host: a session advisory lock
-    on a connection of its own, waited for; PostgreSQL drops it if the process dies."""
-    with psycopg.connect(db.url, autocommit=True) as conn:
+    on a connection of its own, waited for; PostgreSQL drops it if the process dies. The connection is
+    named after the process (pg_stat_activity.application_name), so an admin sees who syncs or waits."""
+    from bot.claims import whoami
+
+    with psycopg.connect(db.url, autocommit=True, application_name=f"{SYNC_APPLICATION} {whoami()}") as conn:
         conn.execute("SELECT pg_advisory_lock(hashtext(%s))", [SYNC_LOCK])
         try:
             yield
