@@ -5,7 +5,9 @@ for it, plus the lock that keeps two knowledge-base syncs apart, dropped when it
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -182,3 +184,67 @@ def test_two_syncs_never_overlap_and_a_dead_holders_lock_is_dropped(database, tm
     finally:
         holder.kill()
         holder.wait(10)
+
+
+# -- `ospo-bot db migrate-to-postgres` on the demo data ---------------------------------------------------
+def run(*args: str):
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def aged(digest: str) -> str:
+    """A digest with the ages of waiting requests blanked: they grow between the two runs."""
+    return re.sub(r"[\d.]+ (d old|business days open)", r"N \1", digest)
+
+
+def test_migrate_to_postgres_copies_the_demo_installation_and_verifies_it(postgres_server, tmp_path, monkeypatch):
+    """A SQLite installation filled by `ospo-bot demo-data` is copied: every table's rows, every
+    request's audit trail replaying to its state; the same digest comes out of both; a second copy into
+    the now busy database is refused; and the verification catches a copy that differs."""
+    from bot.digest import week_of
+    from bot.storage.migrate import MigrationReport, tables_to_copy, verify
+
+    monkeypatch.setenv("OSPO_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("OSPO_KNOWLEDGE_DIR", raising=False)
+    monkeypatch.delenv("OSPO_DATABASE_URL", raising=False)
+    assert run("demo-data", "--weeks", "13", "--seed", "5").exit_code == 0
+    source = open_db(tmp_path / "data" / "ospo-bot.db")
+    requests, events = source["approval_requests"].count, source["approval_events"].count
+    url = postgres_server.new_database()
+    try:
+        copied = run("db", "migrate-to-postgres", url, "--json")
+        assert copied.exit_code == 0, copied.output
+        report = json.loads(copied.output)
+        assert report["ok"] and report["problems"] == []
+        assert (report["requests_replayed"], report["events"]) == (requests, events) and requests > 50
+        for table in ("questions", "feedback", "approval_requests", "approval_events"):
+            assert report["tables"][table]["sqlite"] == report["tables"][table]["postgresql"] > 0, table
+
+        week = week_of(None, "UTC").shift(-1).label
+        from_sqlite = run("digest", "--week", week)
+        monkeypatch.setenv("OSPO_DATABASE_URL", url)
+        from_postgres = run("digest", "--week", week)
+        assert from_postgres.exit_code == 0 and "Approvals" in from_postgres.output
+        assert aged(from_postgres.output) == aged(from_sqlite.output)  # the same history, the same figures
+
+        target = open_db(url)
+        next_id = target["questions"].insert({"question": "after the move", "asked_at": "2026-12-01"}).last_pk
+        assert next_id > source.execute("SELECT max(id) FROM questions").fetchone()[0]  # ids go on after the copy
+        again = run("db", "migrate-to-postgres", url)
+        assert again.exit_code == 1 and "already holds rows" in again.output
+
+        request_id = source.execute("SELECT min(id) FROM approval_requests").fetchone()[0]
+        with target.writing():  # the copy differs from the original: one event more
+            target.execute(
+                "INSERT INTO approval_events (request_id, actor, at, from_state, to_state, extra) "
+                "VALUES (?, 'U0X', '2026-12-01', 'pending', 'approved', '{}')",
+                [request_id],
+            )
+        checked = MigrationReport()
+        verify(source, target, tables_to_copy(source), checked)
+        assert not checked.ok and any("approval_events" in problem for problem in checked.mismatches)
+    finally:
+        postgres_server.drop_database(url)
