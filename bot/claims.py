@@ -1,41 +1,42 @@
 """Claims: exactly one process does each piece of work that several may try at once.
 
-Two `ospo-bot serve` processes may share one database, and both run the housekeeping loop: both
-would post the same outboxed approval request or send the same policy-change notice. Before such
-work a process claims it:
+Two `ospo-bot serve` processes may share one database (one SQLite file on one host, or PostgreSQL
+across hosts), and both run the housekeeping loop: both would post the same outboxed approval
+request or send the same policy-change notice. Before such work a process claims it:
 
     INSERT INTO claims ... ON CONFLICT(what, key) DO UPDATE ... WHERE claims.claimed_at < stale
 
-One statement under SQLite's write lock: exactly one process (or thread) changes the row, and only
-it does the work. A claim is a lease: the holder releases it when the work is done or failed (so a
-later round may try again); a process that died holding one is taken over after LEASE. Whether the
-work is done is recorded where it belongs (approval_messages, notices.sent_at) before or with the
-release, and whoever claims next checks that first.
+One statement, the same SQL on both back ends: SQLite runs it under its write lock, PostgreSQL makes
+a second writer of the same key wait on the unique index and then re-checks the WHERE against the
+winner's row. Exactly one process (or thread) changes the row, and only it does the work.
 
-The other claims that keep work from being done twice live here too, so that moving the state to
-another database (README: "Running more than one replica") changes this module and bot/store.py:
-`claim_event` (a Slack event answered once), `claim_reminder` (one reminder per request and day) and
-`claim_digest_week` (one digest per week; its row also records the posted message, in digest_runs).
+A claim is a lease: the holder releases it when the work is done or failed (so a later round may try
+again); a process that died holding one is taken over after LEASE. Whether the work is done is
+recorded where it belongs (approval_messages, notices.sent_at) before or with the release, and
+whoever claims next checks that first.
 
-`one_at_a_time(path)` is the other kind: an OS file lock for work that must not overlap at all
-(a knowledge-base sync), held while it runs and dropped by the OS if the process dies.
+A lease rather than PostgreSQL's `FOR UPDATE SKIP LOCKED`: it works alike on both back ends, holds no
+connection or transaction open across a Slack call (with its retries, up to minutes), and survives a
+restart of the database; the price is that a replica killed mid-post is taken over after LEASE.
+
+The other claims that keep work from being done twice live here too: `claim_event` (a Slack event
+answered once), `claim_reminder` (one reminder per request and day) and `claim_digest_week` (one
+digest per week; its row also records the posted message, in digest_runs).
+
+`one_at_a_time(db, data_dir)` is the other kind: a lock for work that must not overlap at all (a
+knowledge-base sync), held while it runs and dropped if the process dies: an OS file lock with SQLite
+(one host), an advisory lock with PostgreSQL (every host).
 """
 
 from __future__ import annotations
 
-import fcntl
-import logging
 import os
 import socket
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.store import iso, transaction
-
-log = logging.getLogger(__name__)
 
 # Longer than any one attempt can take: a Web API call with its retries (429 Retry-After, 5xx) and
 # SLACK_API_TIMEOUT is well under a few minutes. A claim older than this means its holder died.
@@ -51,7 +52,7 @@ def claim(db, what: str, key, now: datetime | None = None, lease: timedelta = LE
     """Claim (what, key): a token to release it with, or None while someone else holds it."""
     now = now or datetime.now(UTC)
     token = f"{whoami()}/{uuid.uuid4().hex[:8]}"  # unique per claim, even per thread
-    with db.conn:
+    with db.writing():
         won = db.execute(
             "INSERT INTO claims (what, key, claimed_by, claimed_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(what, key) DO UPDATE SET claimed_by = excluded.claimed_by, claimed_at = excluded.claimed_at "
@@ -62,35 +63,24 @@ def claim(db, what: str, key, now: datetime | None = None, lease: timedelta = LE
 
 
 def release(db, what: str, key, token: str) -> None:
-    """Give a claim up. Does not commit: call it inside `with db.conn:`, with the write that records
+    """Give a claim up. Does not commit: call it inside `with db.writing():`, with the write that records
     the work, so that the next claimer sees the work done."""
     db.execute("DELETE FROM claims WHERE what = ? AND key = ? AND claimed_by = ?", [what, str(key), token])
 
 
-@contextmanager
-def one_at_a_time(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on the file at path (made if missing) across processes on this host;
-    waits for the holder. Where the file cannot be made (a read-only data dir) the work goes on
-    unlocked: it will fail on its own writes, with its own clear error."""
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as error:
-        log.debug("cannot open the lock file %s (%s); going on without it", path, error.strerror)
-        yield
-        return
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
+def one_at_a_time(db, data_dir: Path):
+    """A context manager holding the back end's exclusive lock for work that must never overlap (a
+    knowledge-base sync); waits for the holder. SQLite: OSPO_DATA_DIR/sync.lock, an OS file lock
+    (this host's processes); PostgreSQL: an advisory lock (every replica on every host)."""
+    return db.dialect.sync_lock(db, data_dir)
 
 
 def claim_event(db, event_id: str, now: datetime | None = None) -> bool:
     """True the first time an event id is seen (Slack resends the same id, to any replica)."""
-    with db.conn:
+    with db.writing():
         return (
             db.execute(
-                "INSERT OR IGNORE INTO slack_events (event_id, received_at) VALUES (?, ?)",
+                "INSERT INTO slack_events (event_id, received_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 [event_id, iso(now or datetime.now(UTC))],
             ).rowcount
             == 1
@@ -99,10 +89,10 @@ def claim_event(db, event_id: str, now: datetime | None = None) -> bool:
 
 def claim_reminder(db, request_id: int, day: str, kind: str, now: datetime) -> bool:
     """True for the first reminder of this kind about this request on this day."""
-    with db.conn:
+    with db.writing():
         return (
             db.execute(
-                "INSERT OR IGNORE INTO reminder_log (request_id, day, kind, sent_at) VALUES (?, ?, ?, ?)",
+                "INSERT INTO reminder_log (request_id, day, kind, sent_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [request_id, day, kind, iso(now)],
             ).rowcount
             == 1
@@ -118,7 +108,7 @@ def claim_digest_week(
         won = db.execute(
             "INSERT INTO digest_runs (period, claimed_at, claimed_by, late) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(period) DO UPDATE SET claimed_at = excluded.claimed_at, claimed_by = excluded.claimed_by, "
-            "late = max(digest_runs.late, excluded.late) "
+            "late = CASE WHEN excluded.late > digest_runs.late THEN excluded.late ELSE digest_runs.late END "
             "WHERE digest_runs.sent_at IS NULL AND digest_runs.claimed_at < ?",
             [period, iso(now), who, int(late), iso(now - stale_after)],
         ).rowcount

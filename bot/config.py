@@ -9,11 +9,16 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_KNOWLEDGE_DIR = Path(__file__).resolve().parents[1] / "knowledge"
+# OSPO_KEYWORD_CONFIDENCE_THRESHOLD's default per back end, from `kb eval --mode keyword --offtopic` on
+# the bundled handbook's tuning questions (README, "How well it answers").
+SQLITE_KEYWORD_THRESHOLD = 21.3
+POSTGRES_KEYWORD_THRESHOLD = 1.06  # idf x ts_rank: about 15 times smaller than BM25
 
 
 class ConfigError(Exception):
@@ -41,6 +46,11 @@ class Settings(BaseSettings):
     embedding_model: str = Field(default_factory=default_embedding_model, alias="OSPO_EMBEDDING_MODEL")
     chroma_host: str | None = Field(default=None, alias="CHROMA_HOST")
     chroma_port: int = Field(default=8000, ge=1, le=65535, alias="CHROMA_PORT")
+    # The knowledge base's collection in Chroma (learned phrasings: the same name + "_learned"), so that
+    # several bots (or a staging and a production one) can share one Chroma server.
+    chroma_collection: str = Field(default="ospo_knowledge", alias="CHROMA_COLLECTION")
+    # PostgreSQL for all shared state, for replicas on several hosts; unset: SQLite in OSPO_DATA_DIR.
+    database_url: str | None = Field(default=None, alias="OSPO_DATABASE_URL", repr=False)
     # The probability (bot/search/confidence.py) that the quoted section answers the question, below
     # which the bot says it is not sure. `ospo-bot kb eval --offtopic` shows precision and coverage per
     # threshold for your own knowledge base (see README, "Confidence").
@@ -49,7 +59,9 @@ class Settings(BaseSettings):
     # keyword score (-bm25, higher is better) must reach this. BM25 depends on the corpus (the
     # public corpus needs 17.6), so it is calibrated like the cosine one: `kb eval --mode keyword
     # --offtopic`. Default from the bundled handbook; figures in README ("How well it answers").
-    keyword_confidence_threshold: float = Field(default=21.3, gt=0.0, alias="OSPO_KEYWORD_CONFIDENCE_THRESHOLD")
+    # Each back end scores keywords its own way (SQLite: BM25; PostgreSQL: idf x ts_rank), so each has
+    # its own default, both from the bundled handbook's tuning questions.
+    keyword_confidence_threshold: float | None = Field(default=None, gt=0.0, alias="OSPO_KEYWORD_CONFIDENCE_THRESHOLD")
     log_level: str = Field(default="WARNING", alias="OSPO_LOG_LEVEL")
 
     # Slack (needed by `ospo-bot serve` and `doctor` only)
@@ -109,6 +121,40 @@ class Settings(BaseSettings):
         if value.exists() and not value.is_dir():
             raise ValueError(f"{value} exists and is not a folder")
         return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        if not value:
+            return None
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError(
+                "use a PostgreSQL URL, postgresql://USER:PASSWORD@HOST:PORT/DATABASE (or unset it for the "
+                "embedded SQLite database in OSPO_DATA_DIR)"
+            )
+        if not urlsplit(value).path.strip("/"):
+            raise ValueError("name the database at the end of the URL: postgresql://USER:PASSWORD@HOST:PORT/DATABASE")
+        return value
+
+    @field_validator("chroma_collection")
+    @classmethod
+    def _collection_name(cls, value: str) -> str:
+        value = value.strip()
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,52}[A-Za-z0-9]", value):
+            raise ValueError(
+                "3 to 54 letters, digits, dots, dashes or underscores, starting and ending with a letter or digit "
+                "(Chroma's rule; the learned phrasings use the name + _learned)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _keyword_threshold_of_the_back_end(self) -> Settings:
+        if self.keyword_confidence_threshold is None:
+            self.keyword_confidence_threshold = (
+                POSTGRES_KEYWORD_THRESHOLD if self.database_url else SQLITE_KEYWORD_THRESHOLD
+            )
+        return self
 
     @field_validator("chroma_host")
     @classmethod
@@ -188,7 +234,8 @@ class Settings(BaseSettings):
     @property
     def secrets(self) -> list[str]:
         """Values never to be shown: logs redact them (bot/logs.py), error messages leave them out."""
-        values = (self.slack_bot_token, self.slack_app_token, self.slack_signing_secret)
+        password = urlsplit(self.database_url).password if self.database_url else None
+        values = (self.slack_bot_token, self.slack_app_token, self.slack_signing_secret, password)
         return [s for s in (*values, self.slack_client_secret, self.slack_refresh_token) if s]
 
     @property
@@ -239,7 +286,22 @@ class Settings(BaseSettings):
 
     @property
     def db_path(self) -> Path:
+        """The SQLite database (unused with OSPO_DATABASE_URL)."""
         return self.data_dir / "ospo-bot.db"
+
+    @property
+    def database(self) -> str | Path:
+        """Where the state is: the PostgreSQL URL, or the SQLite file."""
+        return self.database_url or self.db_path
+
+    @property
+    def database_name(self) -> str:
+        """The database as it may be shown and logged (no password), the same on every replica."""
+        if self.database_url:
+            from bot.storage.postgres import shown
+
+            return shown(self.database_url)
+        return str(self.db_path)
 
     @property
     def chroma_path(self) -> Path:
@@ -257,7 +319,8 @@ EXPECTED = {
     "OSPO_CONFIDENCE_THRESHOLD": "a probability from 0 to 1, default 0.85; `ospo-bot kb eval --offtopic` shows "
     "precision and coverage per threshold",
     "OSPO_KEYWORD_CONFIDENCE_THRESHOLD": (
-        "a number above 0, default 21.3; `ospo-bot kb eval --mode keyword --offtopic` suggests one"
+        f"a number above 0, default {SQLITE_KEYWORD_THRESHOLD} (with OSPO_DATABASE_URL {POSTGRES_KEYWORD_THRESHOLD}); "
+        "`ospo-bot kb eval --mode keyword --offtopic` suggests one"
     ),
     "PORT": "the HTTP port `ospo-bot serve` listens on, 1-65535, default 3000",
     "CHROMA_PORT": "the Chroma server's port, 1-65535, default 8000",
@@ -266,7 +329,7 @@ EXPECTED = {
     "OSPO_NEEDS_INFO_REMINDER_DAYS": "a whole number of days, at least 1, default 3",
     "OSPO_HOUSEKEEPING_SECONDS": "seconds between looks for knowledge changes, above 0, default 60",
 }
-SECRETS = {"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"}
+SECRETS = {"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "OSPO_DATABASE_URL"}
 TOKEN_KIND = re.compile(r"(xox[a-z]|xapp)-")
 
 

@@ -111,7 +111,7 @@ class HelpDesk:
                 [top.path, top.anchor],
             ).fetchone()
             if chunk:
-                with self.db.conn:
+                with self.db.writing():
                     self.db["answers"].insert(
                         {"question_id": question_id, "chunk_id": chunk[0], "content_hash": chunk[1]}
                     )
@@ -124,7 +124,7 @@ class HelpDesk:
 
     def delivered(self, question_id: int, channel: str, ts: str) -> None:
         """Where the answer was posted (for escalations and follow-ups)."""
-        with self.db.conn:
+        with self.db.writing():
             self.db.execute("UPDATE answers SET channel = ?, ts = ? WHERE question_id = ?", [channel, ts, question_id])
 
     def question(self, question_id: int) -> dict | None:
@@ -191,9 +191,9 @@ class HelpDesk:
         return claims.claim_event(self.db, event_id)
 
     def remember_thread(self, channel: str, thread_ts: str) -> None:
-        with self.db.conn:
+        with self.db.writing():
             self.db.execute(
-                "INSERT OR IGNORE INTO bot_threads (channel, thread_ts, at) VALUES (?, ?, ?)",
+                "INSERT INTO bot_threads (channel, thread_ts, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 [channel, thread_ts, now()],
             )
 
@@ -209,7 +209,7 @@ class HelpDesk:
         """One vote per user and question: a second click changes the vote, a reason is added."""
         if vote not in (1, -1):
             raise ValueError("vote must be 1 or -1")
-        with self.db.conn:
+        with self.db.writing():
             existing = self.db.execute(
                 "SELECT id FROM feedback WHERE question_id = ? AND user = ?", [question_id, user]
             ).fetchone()
@@ -241,17 +241,17 @@ class HelpDesk:
         self, question_id: int, user: str, channel: str | None, thread_ts: str | None
     ) -> tuple[Escalation, bool]:
         """Open (or find) the escalation of a question; returns (escalation, newly opened)."""
-        with self.db.conn:
+        with self.db.writing():
             cursor = self.db.execute(
-                "INSERT OR IGNORE INTO escalations (question_id, asker, channel, thread_ts, state, opened_at) "
-                "VALUES (?, ?, ?, ?, 'open', ?)",
+                "INSERT INTO escalations (question_id, asker, channel, thread_ts, state, opened_at) "
+                "VALUES (?, ?, ?, ?, 'open', ?) ON CONFLICT DO NOTHING",
                 [question_id, user, channel, thread_ts, now()],
             )
         escalation = self.escalation(question_id=question_id)
         return escalation, cursor.rowcount == 1
 
     def posted_to_triage(self, escalation_id: int, channel: str, ts: str) -> None:
-        with self.db.conn:
+        with self.db.writing():
             self.db.execute(
                 "UPDATE escalations SET triage_channel = ?, triage_ts = ? WHERE id = ?", [channel, ts, escalation_id]
             )
@@ -291,14 +291,14 @@ class HelpDesk:
         )
 
     def record_reply(self, escalation_id: int, text: str, user: str) -> None:
-        with self.db.conn:
+        with self.db.writing():
             self.db.execute(
                 "UPDATE escalations SET answer = ?, answered_by = ? WHERE id = ?", [text, user, escalation_id]
             )
 
     def resolve(self, escalation_id: int, user: str) -> bool:
         """Close an open escalation; False if it was closed already (a second click changes nothing)."""
-        with self.db.conn:
+        with self.db.writing():
             cursor = self.db.execute(
                 "UPDATE escalations SET state = 'resolved', resolved_at = ?, resolved_by = ? "
                 "WHERE id = ? AND state = 'open'",
@@ -332,7 +332,7 @@ class HelpDesk:
         body += f"# {title}\n\n<!-- asked as:\n- {asked}\n-->\n\n{escalation.answer.strip()}\n"
         (folder / name).write_text(body, encoding="utf-8")
         path = LEARNED_PREFIX + name
-        with self.db.conn:
+        with self.db.writing():
             self.db.execute("DELETE FROM learned WHERE escalation_id = ?", [escalation.id])
             self.db["learned"].insert(
                 {
@@ -342,6 +342,7 @@ class HelpDesk:
                     "answer": escalation.answer,
                     "answered_by": escalation.answered_by,
                     "created_at": now(),
+                    "body": body,  # for the other hosts' learned/ folders (bot/search/index.py)
                 }
             )
         self.kb.sync()
@@ -388,7 +389,7 @@ class HelpDesk:
             return 0
         since = iso(datetime.now(UTC) - timedelta(days=NOTICE_WINDOW_DAYS))
         queued = 0
-        with self.db.conn:
+        with self.db.writing():
             for chunk_id, kind in touched:
                 new = self.db.execute("SELECT text FROM chunks WHERE id = ?", [chunk_id]).fetchone()
                 rows = self.db.execute(
@@ -437,11 +438,11 @@ class HelpDesk:
         """Release the claim, a sent notice marked sent first; one that failed is tried next round."""
         if sent:
             self.notice_sent(notice_id)
-        with self.db.conn:
+        with self.db.writing():
             claims.release(self.db, NOTICE, notice_id, token)
 
     def notice_sent(self, notice_id: int) -> None:
-        with self.db.conn:
+        with self.db.writing():
             self.db.execute("UPDATE notices SET sent_at = ? WHERE id = ?", [now(), notice_id])
 
 

@@ -1,6 +1,6 @@
 """The weekly digest and the daily reminders, run by APScheduler inside `ospo-bot serve`.
 
-Jobs live in the bot's own SQLite database (APScheduler's SQLAlchemyJobStore, table
+Jobs live in the bot's own database, SQLite or PostgreSQL (APScheduler's SQLAlchemyJobStore, table
 `apscheduler_jobs`), so a restart neither forgets a run that is due nor schedules a past one again:
 APScheduler moves a job's next_run_time on before it runs it, and on start-up an existing job whose
 schedule has not changed is kept as it is (re-adding it would silently move a missed run past now).
@@ -10,12 +10,13 @@ both run the job). Each week's digest is *claimed* in `digest_runs` before anyth
 
     INSERT INTO digest_runs ... ON CONFLICT(period) DO UPDATE ... WHERE sent_at IS NULL AND claimed_at < stale
 
-One statement, under SQLite's write lock: exactly one process or thread changes a row, and only it
-posts. A run that finds its week claimed does nothing. A claim older than STALE_CLAIM without
-sent_at means its sender died mid-send; the next run may take it over. We chose to take it over
-rather than leave the week unsent: the message's ts is recorded as soon as the digest is posted, so
-a take-over resumes in that thread instead of posting the digest again; only a crash between Slack
-accepting the post and the ts being written (milliseconds) can still give a duplicate.
+One statement, under SQLite's write lock or PostgreSQL's unique index: exactly one process or
+thread, on any host, changes a row, and only it posts. A run that finds its week claimed does
+nothing. A claim older than STALE_CLAIM without sent_at means its sender died mid-send; the next run
+may take it over. We chose to take it over rather than leave the week unsent: the message's ts is
+recorded as soon as the digest is posted, so a take-over resumes in that thread instead of posting
+the digest again; only a crash between Slack accepting the post and the ts being written
+(milliseconds) can still give a duplicate.
 
 Missed runs: coalesce=True (a bot down for several scheduled times sends one digest, not a pile)
 and misfire_grace_time=6 days (a Monday run missed until Sunday is still sent; one missed for a
@@ -37,7 +38,6 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -47,7 +47,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from bot import claims, digest
 from bot.approvals import Request
@@ -138,7 +138,7 @@ def claim_period(db, period: str, now: datetime, late: bool = False, who: str | 
 
 
 def _write(db, sql: str, args: list) -> None:
-    with db.conn:
+    with db.writing():
         db.execute(sql, args)
 
 
@@ -221,6 +221,18 @@ def send_reminders(core: Core, delivery: Delivery, now: datetime | None = None) 
 
 
 # -- the scheduler -----------------------------------------------------------------------------
+def job_store(settings: Settings) -> SQLAlchemyJobStore:
+    """APScheduler's jobs, in their own table of the bot's database (SQLAlchemy's psycopg driver for
+    PostgreSQL, checking each pooled connection first: the server may have restarted)."""
+    if settings.database_url:
+        from bot.storage.postgres import job_store_url
+
+        url, options = job_store_url(settings.database_url), {"pool_pre_ping": True}
+    else:
+        url, options = f"sqlite:///{settings.db_path}", {"connect_args": {"timeout": 15}}
+    return SQLAlchemyJobStore(url=url, tablename=JOBS_TABLE, engine_options=options)
+
+
 _RUNNERS: dict[str, Scheduler] = {}  # database path -> the scheduler running its jobs in this process
 _RUNNERS_LOCK = threading.Lock()
 
@@ -260,12 +272,10 @@ class Scheduler:
         self.core, self.settings, self.delivery = core, settings, delivery
         self.digest_trigger = digest_trigger(settings)  # ConfigError now, at start-up, if unusable
         self.reminder_trigger = reminder_trigger(settings)
-        self.db_path = str(Path(settings.db_path))
-        store = SQLAlchemyJobStore(  # its own table in the bot's database
-            url=f"sqlite:///{self.db_path}", tablename=JOBS_TABLE, engine_options={"connect_args": {"timeout": 15}}
-        )
+        # The jobs' key to this process's runner (persisted in their kwargs): the same on every replica.
+        self.db_path = settings.database_name
         self.scheduler = _BackgroundScheduler(
-            jobstores={"default": store},
+            jobstores={"default": job_store(settings)},
             executors={"default": ThreadPoolExecutor(2)},
             job_defaults={"coalesce": True, "max_instances": 1},
             timezone=self.digest_trigger.timezone,
@@ -278,7 +288,7 @@ class Scheduler:
             _RUNNERS[self.db_path] = self
         try:
             self.scheduler.start(paused=True)
-        except OperationalError:  # another bot created apscheduler_jobs at the same moment: once more
+        except DBAPIError:  # another bot created apscheduler_jobs at the same moment: once more
             self.scheduler.start(paused=True)
         self._ensure(DIGEST_JOB, "bot.scheduler:run_digest_job", self.digest_trigger, DIGEST_GRACE, "Weekly digest")
         self._ensure(

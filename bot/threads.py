@@ -25,7 +25,7 @@ class AssistantThreads:
 
     def start(self, channel: str, thread_ts: str, user: str | None, context: dict | None) -> None:
         """A thread was opened (assistant_thread_started); starting it again keeps its title."""
-        with self.db.conn:
+        with self.db.writing():
             self.db.execute(
                 "INSERT INTO assistant_threads (channel, thread_ts, user, context, started_at, titled) "
                 "VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT (channel, thread_ts) DO UPDATE SET context = excluded.context",
@@ -51,7 +51,7 @@ class AssistantThreads:
 
     def claim_title(self, channel: str, thread_ts: str) -> bool:
         """True once per thread: its first question becomes its title."""
-        with self.db.conn:
+        with self.db.writing():
             return (
                 self.db.execute(
                     "UPDATE assistant_threads SET titled = 1 WHERE channel = ? AND thread_ts = ? AND titled = 0",

@@ -19,12 +19,10 @@ from typing import TYPE_CHECKING
 from bot import licenses
 from bot.approvals import Approvals, Approvers, Shown, WorkflowSteps
 from bot.config import ConfigError, Settings
-from bot.store import ThreadLocalDB
+from bot.store import ThreadLocalDB, connect
 from bot.threads import AssistantThreads
 
 if TYPE_CHECKING:
-    import sqlite_utils
-
     from bot.helpdesk import HelpDesk
     from bot.search.knowledge_base import KnowledgeBase
 
@@ -40,11 +38,11 @@ class Core:
 
     @cached_property
     def database(self) -> ThreadLocalDB:
-        """The SQLite database, one connection per thread, migrated when first opened."""
-        return ThreadLocalDB(self.settings.db_path)
+        """The database (SQLite: one connection per thread; PostgreSQL: one pool), migrated when first opened."""
+        return connect(self.settings)
 
     @property
-    def db(self) -> sqlite_utils.Database:
+    def db(self):
         """This thread's connection."""
         return self.database.get()
 

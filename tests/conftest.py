@@ -263,3 +263,44 @@ def fake():
     slack = FakeSlack().start()
     yield slack
     slack.stop()
+
+
+# -- the two back ends ------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One PostgreSQL server for the session (tests/postgres.py)."""
+    from tests.postgres import start_server, stop_server
+
+    server = start_server()
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request) -> str:
+    """Run the test on each back end: the storage, claims, approvals, digest and scheduler tests."""
+    return request.param
+
+
+@pytest.fixture
+def database(request, backend, tmp_path):
+    """Where the test's state is: a SQLite file in tmp_path, or a fresh PostgreSQL database (its URL)."""
+    if backend == "sqlite":
+        yield tmp_path / "ospo.db"
+        return
+    server = request.getfixturevalue("postgres_server")
+    url = server.new_database()
+    yield url
+    server.drop_database(url)
+
+
+@pytest.fixture
+def database_env(database) -> dict:
+    """The settings that put the state in `database`: OSPO_DATABASE_URL, or nothing (SQLite in OSPO_DATA_DIR)."""
+    return {"OSPO_DATABASE_URL": database} if isinstance(database, str) else {}
+
+
+def done_with(db) -> None:
+    """Close a SQLite connection a test opened (a PostgreSQL database is the process's shared pool)."""
+    if hasattr(db, "conn") and not isinstance(getattr(type(db), "conn", None), property):
+        db.close()

@@ -1,4 +1,5 @@
-"""Tests for bot/approvals.py: real SQLite files, the real policy in knowledge/policy.yaml."""
+"""Tests for bot/approvals.py: real SQLite files and PostgreSQL databases (each test on both), the
+real policy in knowledge/policy.yaml."""
 
 from __future__ import annotations
 
@@ -52,8 +53,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def approvals(tmp_path, clock) -> Approvals:
-    return Approvals(ThreadLocalDB(tmp_path / "ospo.db").get, POLICY, clock=clock)
+def approvals(database, clock) -> Approvals:
+    return Approvals(ThreadLocalDB(database).get, POLICY, clock=clock)
 
 
 def pending(approvals: Approvals, requester: str = "R", **fields):
@@ -380,16 +381,22 @@ def test_needs_info_round_trip_and_required_reasons(approvals):
         approvals.decide(request.id, "A", "bless", approvers=APPROVERS)
 
 
-def test_the_audit_trail_is_append_only(approvals, tmp_path):
+def test_the_audit_trail_is_append_only(approvals, database):
+    import psycopg
+
     pending(approvals)
-    db = open_db(tmp_path / "ospo.db")
-    for sql in ("UPDATE approval_events SET actor = 'X'", "DELETE FROM approval_events"):
-        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+    db = open_db(database)
+    statements = ["UPDATE approval_events SET actor = 'X'", "DELETE FROM approval_events"]
+    if isinstance(database, str):
+        statements.append("TRUNCATE approval_events")
+    for sql in statements:
+        with pytest.raises((sqlite3.DatabaseError, psycopg.DatabaseError), match="append-only"):
             db.execute(sql)
+    assert [e.actor for e in approvals.events(1)] == ["R"]
 
 
-def test_two_approvers_deciding_at_once_make_exactly_one_decision(tmp_path):
-    store = ThreadLocalDB(tmp_path / "race.db")
+def test_two_approvers_deciding_at_once_make_exactly_one_decision(database):
+    store = ThreadLocalDB(database)
     approvals = Approvals(store.get, POLICY)
     ids = [pending(approvals).id for _ in range(50)]
     approvers = frozenset({"A1", "A2"})

@@ -159,8 +159,9 @@ def clock():
 
 
 @pytest.fixture
-def db(tmp_path):
-    return open_db(tmp_path / "ospo.db")
+def db(database):
+    """The digest's figures on each back end (PostgreSQL: its own date arithmetic, bot/storage/)."""
+    return open_db(database)
 
 
 @pytest.fixture
@@ -242,7 +243,7 @@ def helpdesk_rows(db):
         (11, "2025-11-01 10:00", "U8", 1, "how do i sign off commits", "slack"),  # long ago
         (12, "2026-03-09 00:00", "U8", 0, "how do i reset my vpn password", "slack"),  # the week after
     ]
-    with db.conn:
+    with db.writing():
         for qid, asked, user, confident, text, source in questions:
             db["questions"].insert(
                 {
@@ -293,7 +294,7 @@ def knowledge_rows(db):
         ("old/legacy.md", "Legacy", "2025-03-08", "2025-06-01 08:00", None),  # 366 days: stale
         ("learned/00001-lunch.md", "Lunch", None, "2026-03-09 00:00", None),  # synced at the very end: next week
     ]
-    with db.conn:
+    with db.writing():
         for path, title, updated, synced, url in docs:
             db["documents"].insert(
                 {"path": path, "title": title, "updated": updated, "synced_at": stamp(synced), "url": url}
@@ -526,7 +527,7 @@ def test_the_digest_message_and_thread_in_block_kit(db, story, settings):
 def test_block_kit_limits_hold_with_500_pending_requests(db, settings):
     week = Week(2026, 10, "UTC")
     long = "x" * 2500 + " <!channel>"
-    with db.conn:
+    with db.writing():
         for n in range(500):
             at = stamp("2026-01-05 09:00")
             request_id = (

@@ -1,11 +1,18 @@
 """The help desk core without Slack: answers remember what they quoted; a changed or removed
-section queues one notice per person; saved answers become knowledge; events dedupe."""
+section queues one notice per person; saved answers become knowledge; events dedupe. On both back ends
+(PostgreSQL: its full-text search too)."""
 
 from __future__ import annotations
 
 import pytest
 
 from bot.helpdesk import HelpDesk
+
+
+@pytest.fixture
+def make_kb(make_kb, database_env):
+    """conftest's make_kb, on each back end."""
+    return lambda knowledge_dir, data_dir=None, **env: make_kb(knowledge_dir, data_dir, **database_env, **env)
 
 
 def desk_for(make_kb, small_kb_dir) -> HelpDesk:
@@ -45,8 +52,8 @@ def test_changed_section_notifies_each_asker_once_with_the_new_text(make_kb, sma
 def test_removed_section_and_old_answers(make_kb, small_kb_dir):
     desk = desk_for(make_kb, small_kb_dir)
     old = desk.ask("agpl in a saas product?", user="U9")
-    desk.db.execute("UPDATE questions SET asked_at = '2020-01-01T00:00:00+00:00' WHERE id = ?", [old.question_id])
-    desk.db.conn.commit()
+    with desk.db.writing():
+        desk.db.execute("UPDATE questions SET asked_at = '2020-01-01T00:00:00+00:00' WHERE id = ?", [old.question_id])
     desk.ask("can we use AGPL software in our hosted service", user="U4")
     (small_kb_dir / "using/agpl.md").unlink()
     assert desk.queue_notices(desk.kb.sync()) == 1

@@ -79,14 +79,36 @@ def test_public_corpus_hybrid_beats_each_half(tmp_path_factory, model_name):
     assert results["hybrid"].mrr > max(results["dense"].mrr, results["keyword"].mrr)
 
 
-def test_degraded_mode_off_topic_questions_are_never_confident(handbook_kb):
+@pytest.fixture(scope="module")
+def handbook_on_postgres(handbook_kb, postgres_server):
+    """The synced handbook copied into PostgreSQL (`db migrate-to-postgres`'s copy: no re-embedding;
+    keyword search needs no vectors), as a keyword-only knowledge base."""
+    from bot.storage.migrate import copy_to_postgres
+
+    url = postgres_server.new_database()
+    assert copy_to_postgres(handbook_kb.settings.db_path, handbook_kb.settings.learned_dir, url).ok
+    handbook = handbook_kb.settings
+    settings = load_settings(
+        OSPO_KNOWLEDGE_DIR=handbook.knowledge_dir,
+        OSPO_DATA_DIR=handbook.data_dir,
+        OSPO_EMBEDDING_MODEL=handbook.embedding_model,
+        OSPO_CONFIDENCE_THRESHOLD=handbook.confidence_threshold,
+        OSPO_DATABASE_URL=url,
+    )
+    yield KnowledgeBase(settings, mode="keyword")
+    postgres_server.drop_database(url)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_degraded_mode_off_topic_questions_are_never_confident(handbook_kb, backend, request):
     """Chroma unreachable: answers come from keyword search alone and are confident only at
     OSPO_KEYWORD_CONFIDENCE_THRESHOLD, calibrated (`kb eval --mode keyword --offtopic`) on the
-    tuning questions so that none of their off-topic ones passes."""
+    tuning questions so that none of their off-topic ones passes; on each back end."""
     from tests.conftest import free_port
 
+    settings = handbook_kb.settings if backend == "sqlite" else request.getfixturevalue("handbook_on_postgres").settings
     unreachable = {"chroma_host": "127.0.0.1", "chroma_port": free_port()}
-    kb = KnowledgeBase(handbook_kb.settings.model_copy(update=unreachable))
+    kb = KnowledgeBase(settings.model_copy(update=unreachable))
     offtopic = [kb.ask(q.question, record=False) for q in questions("handbook-offtopic-heldout")]
     assert all(a.degraded for a in offtopic)
     assert [a.question for a in offtopic if a.confident] == []
@@ -99,13 +121,18 @@ def test_degraded_mode_off_topic_questions_are_never_confident(handbook_kb):
     assert sum(a.sources[0].path in q.expected for a, q in confident) / len(confident) >= 0.90
 
 
-def test_keyword_threshold_default_is_the_calibrated_one(handbook_kb):
-    """OSPO_KEYWORD_CONFIDENCE_THRESHOLD's default is what `kb eval --mode keyword --offtopic` suggests
-    on the tuning questions: recalibrate (and update README) when search or the handbook changes."""
-    keyword = KnowledgeBase(handbook_kb.settings, index=handbook_kb.index, mode="keyword")
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_keyword_threshold_default_is_the_calibrated_one(handbook_kb, backend, request):
+    """OSPO_KEYWORD_CONFIDENCE_THRESHOLD's default (one per back end: each scores keywords its own way) is
+    what `kb eval --mode keyword --offtopic` suggests on the tuning questions: recalibrate (and update
+    README) when search or the handbook changes."""
+    if backend == "sqlite":
+        keyword = KnowledgeBase(handbook_kb.settings, index=handbook_kb.index, mode="keyword")
+    else:
+        keyword = request.getfixturevalue("handbook_on_postgres")
     answerable = questions("handbook-tune") + questions("handbook-tune-blind")
     offtopic = questions("handbook-offtopic-tune") + questions("handbook-offtopic-tune-blind")
     report = calibration_report(keyword, answerable, offtopic)
     assert report["setting"] == "OSPO_KEYWORD_CONFIDENCE_THRESHOLD"
-    assert report["suggested"] == handbook_kb.settings.keyword_confidence_threshold
+    assert report["suggested"] == keyword.settings.keyword_confidence_threshold, report
     assert report["offtopic_confident_count"] == 0 and report["confident_precision"] >= 0.90

@@ -63,20 +63,7 @@ def replicas(fake, tmp_path_factory, model_name, chroma_server):
     base at start-up), with the weekly digest due at one instant shortly after."""
     folder = tmp_path_factory.mktemp("scale-out")
     due = (datetime.now(UTC) + DIGEST_AFTER).replace(microsecond=0)
-    env = bot_env(
-        folder,
-        fake,
-        model_name,
-        KNOWLEDGE,
-        **chroma_server,
-        OSPO_APPROVALS_CHANNEL=APPROVALS,
-        OSPO_APPROVERS=f"{APPROVER},{APPROVER2}",
-        OSPO_HOUSEKEEPING_SECONDS="0.5",
-        OSPO_DIGEST_CHANNEL=DIGEST,
-        OSPO_DIGEST_CRON=f"{DAYS[due.weekday()]} {due:%H:%M}",
-        OSPO_TIMEZONE="UTC",
-        OSPO_LOG_LEVEL="INFO",  # the test reads who ran the digest job
-    )
+    env = replica_env(folder, fake, model_name, KNOWLEDGE, due, **chroma_server)
     digest_due_at(env, due)
     with ThreadPoolExecutor(2) as pool:
         started = list(pool.map(lambda _: start_bot(env, folder) + (datetime.now(UTC),), range(2)))
@@ -91,6 +78,25 @@ def replicas(fake, tmp_path_factory, model_name, chroma_server):
     }
     for process, _, _, _ in started:
         stop_bot(process)
+
+
+def replica_env(folder: Path, fake, model_name: str, knowledge: dict, due: datetime, **settings) -> dict:
+    """What every replica of the scale-out tests is given: approvals, housekeeping every half second,
+    the digest scheduled for `due`'s day and minute, and its log at INFO (the tests read who ran a job)."""
+    return bot_env(
+        folder,
+        fake,
+        model_name,
+        knowledge,
+        OSPO_APPROVALS_CHANNEL=APPROVALS,
+        OSPO_APPROVERS=f"{APPROVER},{APPROVER2}",
+        OSPO_HOUSEKEEPING_SECONDS="0.5",
+        OSPO_DIGEST_CHANNEL=DIGEST,
+        OSPO_DIGEST_CRON=f"{DAYS[due.weekday()]} {due:%H:%M}",
+        OSPO_TIMEZONE="UTC",
+        OSPO_LOG_LEVEL="INFO",
+        **settings,
+    )
 
 
 def digest_due_at(env: dict, due: datetime) -> None:
@@ -153,19 +159,28 @@ def test_both_replicas_share_one_complete_index(replicas):
 
 
 # -- 2. Slack's retry of an event lands on the other replica ---------------------------------------
-def test_an_event_delivered_to_both_replicas_is_answered_once(replicas, fake):
+def deliver_each_to_both(replicas, fake, events: int) -> list[str]:
+    """Each of `events` questions delivered to both replicas at the same moment (the second time as
+    Slack's retry); checks each is answered once; the askers."""
     first, second = replicas["slack"]
-    channels = []
-    for _ in range(6):
+    users, channels = [], []
+    for _ in range(events):
         user, channel = f"U0RETRY{next(_n):03d}", f"D0RETRY{next(_n):03d}"
         payload = event(dm(QUESTION, user=user, channel=channel))
         acks = at_once(lambda p=payload: first.send_event(p), lambda p=payload: second.send_event(p, RETRY))
         assert [status for status, _ in acks] == [200, 200]
+        users.append(user)
         channels.append(channel)
     for channel in channels:
-        fake.wait_for("chat.postMessage", where=in_channel(channel), ok=True, timeout=60)
+        answer = fake.wait_for("chat.postMessage", where=in_channel(channel), ok=True, timeout=60)[-1]
+        assert "git commit -s" in text_of(answer)
     sentinels(replicas, fake)
     assert {channel: len(answers_to(fake, channel)) for channel in channels} == dict.fromkeys(channels, 1)
+    return users
+
+
+def test_an_event_delivered_to_both_replicas_is_answered_once(replicas, fake):
+    deliver_each_to_both(replicas, fake, 6)
 
 
 # -- 3. many users, the same question, through either replica ---------------------------------------

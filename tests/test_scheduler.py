@@ -33,6 +33,7 @@ from bot.slack.client import group_members, web_client
 from bot.slack.delivery import SlackDelivery
 from bot.store import open_db
 from bot.wiring import Core
+from tests.conftest import done_with
 from tests.fakeslack import BOT_TOKEN, FakeSlack
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -65,7 +66,7 @@ def fake(slack):
 
 
 @pytest.fixture
-def make_settings(tmp_path, fake):
+def make_settings(tmp_path, fake, database_env):
     def make(**env):
         values = {
             "OSPO_DATA_DIR": tmp_path / "data",
@@ -75,9 +76,10 @@ def make_settings(tmp_path, fake):
             "OSPO_TIMEZONE": "Europe/Berlin",
             "OSPO_DIGEST_CRON": "mon 09:00",
             "OSPO_APPROVERS": "",
+            **database_env,
         }
         settings = load_settings(**(values | env))
-        open_db(settings.db_path).conn.close()  # created and migrated, as `serve` does before any job runs
+        done_with(open_db(settings.database))  # created and migrated, as `serve` does before any job runs
         return settings
 
     return make
@@ -126,11 +128,11 @@ def weeks_sent(fake) -> list[str]:
 
 
 def row(settings, period: str) -> dict | None:
-    db = open_db(settings.db_path)
+    db = open_db(settings.database)
     try:
         found = list(db.query("SELECT * FROM digest_runs WHERE period = ?", [period]))
     finally:
-        db.conn.close()
+        done_with(db)
     return found[0] if found else None
 
 
@@ -263,9 +265,9 @@ def test_two_schedulers_on_one_database_send_each_week_once(make_settings, fake)
 def test_a_claim_left_by_a_crash_is_taken_over_after_a_while(make_settings, fake):
     settings = make_settings()
     now = at("2026-11-23T09:00")
-    db = open_db(settings.db_path)
+    db = open_db(settings.database)
     assert claim_period(db, "2026-W47", now - timedelta(minutes=5), who="1@crashed") is not None
-    db.conn.close()
+    done_with(db)
     # a fresh claim without sent_at: its sender may still be sending
     assert deliver(settings, week="2026-W47", now=now) is False
     # older than STALE_CLAIM: its sender died; the next run takes it over and sends
@@ -282,11 +284,11 @@ def test_a_take_over_after_the_post_finishes_in_its_thread(make_settings, fake):
     """The sender died after posting the digest (message_ts recorded) but before the chart."""
     settings = make_settings()
     now = at("2026-11-23T09:00")
-    db = open_db(settings.db_path)
+    db = open_db(settings.database)
     claim_period(db, "2026-W47", now, who="1@crashed")
-    with db.conn:
+    with db.writing():
         db.execute("UPDATE digest_runs SET message_ts = '1699999999.000001' WHERE period = '2026-W47'")
-    db.conn.close()
+    done_with(db)
     assert deliver(settings, week="2026-W47", now=now + timedelta(hours=1)) is True
     assert digests(fake) == []  # not posted again
     assert fake.calls_to("files.completeUploadExternal")[0]["thread_ts"] == "1699999999.000001"
@@ -402,7 +404,7 @@ def test_without_a_digest_channel_the_scheduler_runs_and_the_digest_job_only_log
 # -- delivery ------------------------------------------------------------------------------------
 def test_the_digest_arrives_in_slack_with_its_details_and_chart(make_settings, fake):
     settings = make_settings()
-    db = open_db(settings.db_path)
+    db = open_db(settings.database)
     clock = lambda: "2026-11-18T10:00:00+00:00"  # noqa: E731
     ledger = Approvals(lambda: db, load_policy(default_policy_path()), clock=clock)
     for n in range(5):  # more waiting requests than the message shows: the rest go in the thread
@@ -441,7 +443,7 @@ def test_reminders_go_once_per_request_per_day(make_settings, fake):
     settings = make_settings(OSPO_APPROVERS="UAPP1,SOSPO", OSPO_NEEDS_INFO_REMINDER_DAYS="3")
     fake.usergroups["SOSPO"] = ["UAPP2", "UAPP1"]
     clock = {"at": at("2026-11-02T10:00")}  # a Monday
-    db = open_db(settings.db_path)
+    db = open_db(settings.database)
     ledger = Approvals(
         lambda: db, load_policy(default_policy_path()), clock=lambda: clock["at"].astimezone(UTC).isoformat()
     )
@@ -478,7 +480,7 @@ def test_reminders_go_once_per_request_per_day(make_settings, fake):
 
 def test_reminders_racing_in_threads_go_once(make_settings, fake):
     settings = make_settings(OSPO_APPROVERS="UAPP1")
-    db = open_db(settings.db_path)
+    db = open_db(settings.database)
     ledger = Approvals(lambda: db, load_policy(default_policy_path()), clock=lambda: "2026-11-02T09:00:00+00:00")
     ledger.submit("UREQ1", "contribute", FEATURE)
     start = threading.Barrier(6)

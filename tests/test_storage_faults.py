@@ -23,11 +23,11 @@ from pathlib import Path
 
 import pytest
 
-from bot import store
 from bot.approvals import Approvals
 from bot.licenses import default_policy_path, load_policy
 from bot.search.documents import file_hash, knowledge_files, read_document
 from bot.search.index import chunk_hash
+from bot.storage import sqlite as store
 from bot.store import ThreadLocalDB, open_db, storage_error
 from tests.approval_data import TRIVIAL
 from tests.conftest import SMALL_KB, bot_env, start_bot, stop_bot, write_docs
@@ -153,7 +153,7 @@ print("locked", flush=True)
 sys.stdin.readline()
 if sys.argv[2] == "migrate":  # as another process upgrading the same file would
     import sqlite_utils
-    from bot.store import MIGRATIONS
+    from bot.storage.sqlite import MIGRATIONS
     MIGRATIONS[-1](sqlite_utils.Database(connection))
     connection.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
 connection.execute("COMMIT")

@@ -90,7 +90,7 @@ class Approvals:
             cursor = db.execute(
                 "INSERT INTO approval_requests (type, requester, state, fields, repo, license_expression, "
                 "license_category, auto_reasons, flags, precedent, blanket, decided_by, decided_at, reason, "
-                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)",
+                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?) RETURNING id",
                 [
                     type,
                     requester,
@@ -109,7 +109,7 @@ class Approvals:
                     ts,
                 ],
             )
-            request_id = cursor.lastrowid
+            request_id = cursor.fetchone()[0]
             extra = {"auto_reasons": a.auto_reasons, "flags": a.flags, "fields": values}
             self._event(db, request_id, requester, ts, "submitted", a.state, None, extra)
         return self.get(request_id)
@@ -243,7 +243,7 @@ class Approvals:
             f"UPDATE approval_requests SET {', '.join(f'{k} = ?' for k in changes)} WHERE id = ? AND state = ?",
             [*changes.values(), req.id, req.state],
         )
-        if cursor.rowcount != 1:  # only if someone wrote outside BEGIN IMMEDIATE: say what won
+        if cursor.rowcount != 1:  # only if someone wrote outside the transaction's lock: say what won
             self._refuse(self._load(db, req.id), target)
 
     def _event(self, db, request_id, actor, ts, from_state, to_state, reason, extra) -> None:
@@ -264,7 +264,9 @@ class Approvals:
         return found[0] if found else None
 
     def _load(self, db, request_id) -> Request:
-        found = self._select(db, "id = ?", [parse_ref(request_id)])
+        """The request, inside a decision's transaction: PostgreSQL locks its row (SELECT ... FOR UPDATE)
+        until the decision commits, as SQLite's BEGIN IMMEDIATE already locks the whole database."""
+        found = self._select(db, "id = ?" + db.dialect.FOR_UPDATE, [parse_ref(request_id)])
         if not found:
             raise NotFound(f"There is no request {request_id}.")
         return found[0]
@@ -357,10 +359,11 @@ class Approvals:
         """Release the claim, recording the message when it was posted (together: the next claimer
         sees it posted)."""
         db = self.db
-        with db.conn:
+        with db.writing():
             if ts is not None:
                 db.execute(
-                    "INSERT OR REPLACE INTO approval_messages (request_id, channel, ts) VALUES (?, ?, ?)",
+                    "INSERT INTO approval_messages (request_id, channel, ts) VALUES (?, ?, ?) "
+                    "ON CONFLICT (request_id) DO UPDATE SET channel = excluded.channel, ts = excluded.ts",
                     [request_id, channel, ts],
                 )
             claims.release(db, OUTBOX, request_id, token)

@@ -72,7 +72,7 @@ class Shown:
         )
 
     def record(self, request_id: int, showing: Showing) -> None:
-        with self.db.conn:
+        with self.db.writing():
             self.db.execute(
                 "INSERT INTO request_shown (request_id, channel, ts, thread_ts, kind, url, at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (request_id, channel, ts) DO UPDATE SET url = excluded.url",

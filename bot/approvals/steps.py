@@ -79,9 +79,10 @@ class WorkflowSteps:
     def start(self, execution: str, request_id: int) -> bool:
         """Remember that the step waits for the request; False when this execution is already known
         (Slack delivered its event twice)."""
-        with self.db.conn:
+        with self.db.writing():
             cursor = self.db.execute(
-                "INSERT OR IGNORE INTO workflow_steps (execution, request_id, started_at) VALUES (?, ?, ?)",
+                "INSERT INTO workflow_steps (execution, request_id, started_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (execution) DO NOTHING",
                 [execution, request_id, self.clock()],
             )
         return cursor.rowcount == 1
@@ -99,7 +100,7 @@ class WorkflowSteps:
 
     def finish(self, execution: str, failed: bool) -> bool:
         """Claim the step's end: True for the one caller that should tell Slack."""
-        with self.db.conn:
+        with self.db.writing():
             cursor = self.db.execute(
                 "UPDATE workflow_steps SET finished_at = ?, outcome = ? WHERE execution = ? AND finished_at IS NULL",
                 [self.clock(), "failed" if failed else "completed", execution],
@@ -108,7 +109,7 @@ class WorkflowSteps:
 
     def unfinish(self, execution: str) -> None:
         """Slack could not be told (it was down): the next housekeeping round tries again."""
-        with self.db.conn:
+        with self.db.writing():
             self.db.execute(
                 "UPDATE workflow_steps SET finished_at = NULL, outcome = NULL WHERE execution = ?", [execution]
             )

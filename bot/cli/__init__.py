@@ -1,5 +1,6 @@
 """`ospo-bot`: the command line, a thin skin over the library, one module per command group:
-ask, kb (sync, export, eval), license, requests (list, show, export), digest (and demo-data), and
+ask, kb (sync, export, eval), license, requests (list, show, export), digest (and demo-data), db
+(migrate-to-postgres), and
 slack (serve, doctor: the only commands that know Slack). Each command builds the bot's parts with
 bot.wiring.Core, as `serve` does."""
 
@@ -9,7 +10,7 @@ import sys
 
 import click
 
-from bot.cli import ask, digest, kb, license, requests, slack
+from bot.cli import ask, db, digest, kb, license, requests, slack
 from bot.config import ConfigError, load_settings
 
 
@@ -32,6 +33,7 @@ for command in (
     requests.requests_,
     digest.digest,
     digest.demo_data,
+    db.db,
 ):
     cli.add_command(command)
 
@@ -48,11 +50,11 @@ def main():
 
 
 def storage_problem(error: Exception):
-    """bot.store's plain-words StorageError for a failure of OSPO_DATA_DIR, else None."""
+    """bot.store's plain-words StorageError for a failure of OSPO_DATA_DIR or of the PostgreSQL server, else None."""
     from bot.store import storage_error
 
     try:
-        data_dir = load_settings().data_dir
+        settings = load_settings()
     except ConfigError:
         return None
-    return storage_error(error, data_dir)
+    return storage_error(error, settings.data_dir, settings.database_url)

@@ -81,6 +81,6 @@ def fill(
         dict(db.execute("SELECT state, COUNT(*) FROM approval_requests GROUP BY state").fetchall())
     )
     report.events = db.execute("SELECT COUNT(*) FROM approval_events").fetchone()[0]
-    with db.conn:
+    with db.writing():
         set_meta(db, "demo_data", json.dumps({"seed": seed, "weeks": weeks, "until": now.isoformat()}))
     return report

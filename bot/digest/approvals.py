@@ -108,7 +108,7 @@ def turnaround_hours(db, start: str, end: str) -> list[float]:
             SELECT request_id, MIN(at) AS at FROM approval_events
             WHERE to_state IN ({", ".join("?" * len(RESPONSES))}) GROUP BY request_id
         )
-        SELECT (julianday(f.at) - julianday(r.created_at)) * 24.0 AS hours
+        SELECT {db.dialect.hours_between("f.at", "r.created_at")} AS hours
         FROM first f JOIN approval_requests r ON r.id = f.request_id
         WHERE f.at >= ? AND f.at < ? AND EXISTS (
             SELECT 1 FROM approval_events s
@@ -118,7 +118,7 @@ def turnaround_hours(db, start: str, end: str) -> list[float]:
         """,
         [*RESPONSES, start, end],
     ).fetchall()
-    return [max(0.0, round(r[0], 4)) for r in rows]  # julianday's floating point: to a third of a second
+    return [max(0.0, round(r[0], 4)) for r in rows]  # floating point days or seconds: to a third of a second
 
 
 def turnaround(db, week: Week, until: str | None = None) -> Turnaround:
@@ -174,7 +174,7 @@ def sla_breaches(db, sla: dict[str, int], tz: str, as_of: datetime) -> list[SlaB
     events: dict[int, list[tuple[str, str]]] = {}
     for r in db.query(
         "SELECT request_id, at, to_state FROM approval_events WHERE at < :as_of AND request_id IN "
-        f"(SELECT id FROM ({_AS_OF_STATE})) ORDER BY id",
+        f"(SELECT id FROM ({_AS_OF_STATE}) AS waiting) ORDER BY id",
         {"as_of": iso(as_of)},
     ):
         events.setdefault(r["request_id"], []).append((r["at"], r["to_state"]))

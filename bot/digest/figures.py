@@ -142,7 +142,7 @@ def compute(
         documents_unused=documents_unused(db, as_of),
         documents_stale=documents_stale(db, as_of.astimezone(ZoneInfo(week.tz)).date(), stale_days),
         documents_undated=db.execute(
-            "SELECT COUNT(*) FROM documents WHERE date(substr(updated, 1, 10)) IS NULL"
+            f"SELECT COUNT(*) FROM documents WHERE {db.dialect.day_of('updated')} IS NULL"
         ).fetchone()[0],
         stale_doc_days=stale_days,
         top_projects=top_projects(db, s, e),
@@ -161,13 +161,12 @@ def helpdesk(db, start: str, end: str, as_of: datetime) -> dict[str, int]:
         f"SELECT COUNT(*), COALESCE(SUM(confident), 0) FROM questions WHERE {ASKED}", [start, end]
     ).fetchone()
     up, down = db.execute(
-        "SELECT COALESCE(SUM(vote > 0), 0), COALESCE(SUM(vote < 0), 0) FROM feedback WHERE at >= ? AND at < ?",
+        f"SELECT {_count('vote > 0')}, {_count('vote < 0')} FROM feedback WHERE at >= ? AND at < ?",
         [start, end],
     ).fetchone()
     opened, resolved, still_open = db.execute(
-        "SELECT COALESCE(SUM(opened_at >= :s AND opened_at < :e), 0), "
-        "COALESCE(SUM(resolved_at >= :s AND resolved_at < :e), 0), "
-        "COALESCE(SUM(opened_at < :a AND (resolved_at IS NULL OR resolved_at >= :a)), 0) FROM escalations",
+        f"SELECT {_count('opened_at >= :s AND opened_at < :e')}, {_count('resolved_at >= :s AND resolved_at < :e')}, "
+        f"{_count('opened_at < :a AND (resolved_at IS NULL OR resolved_at >= :a)')} FROM escalations",
         {"s": start, "e": end, "a": iso(as_of)},
     ).fetchone()
     return {
@@ -179,6 +178,11 @@ def helpdesk(db, start: str, end: str, as_of: datetime) -> dict[str, int]:
         "escalations_resolved": resolved,
         "escalations_open": still_open,
     }
+
+
+def _count(condition: str) -> str:
+    """SQL: how many rows meet the condition (portable: SQLite's sum of a comparison is not)."""
+    return f"COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0)"
 
 
 # -- knowledge base ---------------------------------------------------------------------
@@ -203,7 +207,7 @@ def documents_unused(db, as_of: datetime, days: int = UNUSED_DAYS) -> list[Docum
         f"""{_DOC} WHERE NOT EXISTS (
             SELECT 1 FROM answers a JOIN questions q ON q.id = a.question_id LEFT JOIN chunks c ON c.id = a.chunk_id
             WHERE q.asked_at >= ? AND q.asked_at < ?
-              AND COALESCE(c.path, substr(a.chunk_id, 1, instr(a.chunk_id, '#') - 1)) = d.path
+              AND COALESCE(c.path, {db.dialect.before("a.chunk_id", "#")}) = d.path
         ) ORDER BY path""",
         [since, iso(as_of)],
     )
@@ -212,6 +216,5 @@ def documents_unused(db, as_of: datetime, days: int = UNUSED_DAYS) -> list[Docum
 def documents_stale(db, today: date, days: int) -> list[DocumentRef]:
     """Documents whose front-matter `updated` date is more than `days` days before today, oldest first."""
     cutoff = (today - timedelta(days=days)).isoformat()
-    return _docs(
-        db, f"{_DOC} WHERE date(substr(updated, 1, 10)) < date(?) ORDER BY date(substr(updated, 1, 10)), path", [cutoff]
-    )
+    day = db.dialect.day_of("updated")
+    return _docs(db, f"{_DOC} WHERE {day} < ? ORDER BY {day}, path", [cutoff])

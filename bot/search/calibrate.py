@@ -35,6 +35,9 @@ PROBABILITY = Scale("OSPO_CONFIDENCE_THRESHOLD", margin=0.0, places=2)
 # BM25 scores of off-topic questions spread over ~6-12 on the handbook (cosine over ~0.2-0.46):
 # 0.5 is about the same share of the top off-topic score as 0.02 is of cosine's.
 KEYWORD = Scale("OSPO_KEYWORD_CONFIDENCE_THRESHOLD", margin=0.5, places=1)
+# PostgreSQL's keyword scores (idf x ts_rank) are about 15 times smaller (off-topic at most ~0.8 on the
+# handbook): the same share of the top off-topic score.
+KEYWORD_POSTGRES = Scale("OSPO_KEYWORD_CONFIDENCE_THRESHOLD", margin=0.03, places=2)
 
 
 def keyword_score(hit: DocumentHit) -> float:
@@ -47,7 +50,7 @@ def calibration_report(kb, answerable, unanswerable) -> dict:
     threshold, for kb's search mode: the probability for hybrid and dense search, the keyword score
     for keyword search."""
     keyword = kb.retriever.mode == "keyword"
-    scale = KEYWORD if keyword else PROBABILITY
+    scale = (KEYWORD_POSTGRES if kb.db.dialect.NAME == "postgresql" else KEYWORD) if keyword else PROBABILITY
     threshold = kb.settings.keyword_confidence_threshold if keyword else kb.settings.confidence_threshold
 
     def top_score(question: str) -> tuple[float, str | None]:
@@ -81,7 +84,8 @@ def calibration_report(kb, answerable, unanswerable) -> dict:
             {round(s, scale.places) for s in right + wrong if s >= floor} | {round(floor, scale.places)}
         )
         suggested = max(candidates, key=lambda t: (sum(s >= t for s in right) - sum(s >= t for s in wrong), -t))
-        grid = sorted({round(suggested + step, 1) for step in (-4, -2, -1, 0, 1, 2, 4)} | {threshold})
+        steps = (-4, -2, -1, 0, 1, 2, 4)  # in twice the margin: 1 for BM25
+        grid = sorted({round(suggested + 2 * scale.margin * step, scale.places) for step in steps} | {threshold})
     else:
         grid = sorted(set(PROBABILITIES) | {threshold})
         safe = [r for r in map(row, grid) if r["offtopic_confident"] == 0]

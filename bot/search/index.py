@@ -1,9 +1,9 @@
 """Keep the indexes in step with the knowledge folder.
 
-Two indexes hold every chunk: SQLite (the ledger, and FTS5 for keyword search) and
-Chroma (our own embeddings, cosine space). Sync is incremental by content hash:
-unchanged chunks are never re-embedded. Chroma is written before SQLite commits,
-so a crash mid-sync leaves SQLite describing older content and the next sync redoes
+Two indexes hold every chunk: the database (the ledger, and keyword search: SQLite's FTS5 or
+PostgreSQL's full-text search, bot/storage/) and Chroma (our own embeddings, cosine space).
+Sync is incremental by content hash: unchanged chunks are never re-embedded. Chroma is written
+before the database commits, so a crash mid-sync leaves the database describing older content and the next sync redoes
 the work; `repair` reconciles the two when they disagree.
 """
 
@@ -19,8 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import sqlite_utils
-
 from bot.claims import one_at_a_time
 from bot.config import MODEL_FIX, Settings
 from bot.search.documents import (
@@ -32,13 +30,12 @@ from bot.search.documents import (
     knowledge_files,
     read_document,
 )
-from bot.store import ThreadLocalDB, get_meta, now, set_meta, transaction
+from bot.store import connect, get_meta, now, set_meta, transaction
 
 log = logging.getLogger(__name__)
 
 # Bump when chunking or the embedded text changes, so every file is read again.
 INDEX_FORMAT = "6"
-COLLECTION = "ospo_knowledge"
 LEARNED_PREFIX = "learned/"
 EMBED_BATCH = 64
 
@@ -112,7 +109,7 @@ class Embedder:
 class VectorStore:
     """The Chroma collection: embedded on disk, or a Chroma server when CHROMA_HOST is set."""
 
-    def __init__(self, settings: Settings, collection: str = COLLECTION):
+    def __init__(self, settings: Settings, collection: str | None = None):
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
@@ -125,7 +122,7 @@ class VectorStore:
         else:
             self.client = chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
             self.where = str(settings.chroma_path)
-        self.name = collection
+        self.name = collection or settings.chroma_collection  # CHROMA_COLLECTION: several bots, one server
         self.collection = self._open()
 
     def _open(self):
@@ -214,18 +211,18 @@ def chunk_hash(chunk: Chunk, model: str) -> str:
 
 
 class Index:
-    """The knowledge folder's indexes: SQLite (ledger + FTS5) and Chroma."""
+    """The knowledge folder's indexes: the database (ledger + keyword search) and Chroma."""
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None, vectors: VectorStore | None = None):
         self.settings = settings
         self.root = settings.knowledge_dir
-        self._db = ThreadLocalDB(settings.db_path)
+        self._db = connect(settings)
         self.embedder = embedder or Embedder(settings.embedding_model)
         self._vectors = vectors
         self._sync_lock = threading.Lock()  # one sync at a time in this process
 
     @property
-    def db(self) -> sqlite_utils.Database:
+    def db(self):
         return self._db.get()
 
     @property
@@ -242,6 +239,8 @@ class Index:
         return [(self.root, ""), (self.settings.learned_dir, LEARNED_PREFIX)]
 
     def _scan(self) -> dict[str, tuple[Path, bytes, Path, str]]:
+        if self.db.dialect.SHARED:
+            self._learned_from_database()
         files = {}
         for root, prefix in self.roots():
             if not root.is_dir():
@@ -253,6 +252,26 @@ class Index:
                     data = b""  # read_document reports it properly
                 files[prefix + path.relative_to(root).as_posix()] = (path, data, root, prefix)
         return files
+
+    def _learned_from_database(self) -> None:
+        """With a database that replicas on several hosts share, the answers saved from Slack live in
+        it and each host's learned/ folder is a cache of them: write what this host lacks, drop what
+        was removed, so that every host's scan (and its sync) sees the same files."""
+        folder = self.settings.learned_dir
+        rows = {
+            r["path"].removeprefix(LEARNED_PREFIX): r["body"]
+            for r in self.db.query("SELECT path, body FROM learned WHERE body IS NOT NULL")
+        }
+        if not rows and not folder.is_dir():
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, body in rows.items():
+            target = folder / name
+            if not target.is_file() or target.read_text(encoding="utf-8") != body:
+                target.write_text(body, encoding="utf-8")
+        for stale in folder.glob("*.md"):
+            if stale.name not in rows:
+                stale.unlink()
 
     def is_stale(self) -> bool:
         """Cheap check (hashes only, no model): does the index differ from the folder?"""
@@ -266,7 +285,7 @@ class Index:
     def sync(self, progress: Progress | None = None, repair: bool = True) -> SyncReport:
         # One sync at a time across processes too (two `serve` replicas, a `kb sync`): interleaved,
         # one's repair would drop the other's new vectors and both would queue the same notices.
-        with self._sync_lock, one_at_a_time(self.settings.data_dir / "sync.lock"):
+        with self._sync_lock, one_at_a_time(self.db, self.settings.data_dir):
             return self._sync(progress, repair)
 
     def _sync(self, progress: Progress | None, repair: bool) -> SyncReport:

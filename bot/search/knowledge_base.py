@@ -153,7 +153,7 @@ class KnowledgeBase:
 
     def record(self, answer: Answer, *, user: str | None, channel: str | None, source: str) -> int:
         top = answer.sources[0] if answer.sources else None
-        with self.db.conn:
+        with self.db.writing():
             return (
                 self.db["questions"]
                 .insert(

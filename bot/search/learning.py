@@ -9,7 +9,7 @@ Guards, so that a few votes cannot hijack a section:
   any answer from that section to that question takes it back.
 - `kb eval` measures the knowledge base alone unless asked `--with-learned`.
 
-Phrasings live in SQLite (`learned_phrasings`) and in a Chroma collection of their own, so a
+Phrasings live in the database (`learned_phrasings`) and in a Chroma collection of their own, so a
 `kb sync` of the knowledge folder never touches them.
 """
 
@@ -32,9 +32,10 @@ class Learning:
     @property
     def vectors(self):
         if self._vectors is None:
-            from bot.search.index import COLLECTION, VectorStore
+            from bot.search.index import VectorStore
 
-            self._vectors = VectorStore(self.index.settings, collection=f"{COLLECTION}_learned")
+            settings = self.index.settings
+            self._vectors = VectorStore(settings, collection=f"{settings.chroma_collection}_learned")
         return self._vectors
 
     def count(self) -> int:

@@ -1,4 +1,5 @@
-"""Hybrid search: dense (Chroma) and keyword (SQLite FTS5, BM25), each ranking *sections* by their
+"""Hybrid search: dense (Chroma) and keyword (SQLite FTS5's BM25, or PostgreSQL's full-text search:
+the database's `dialect.keyword_search`), each ranking *sections* by their
 best chunk (a piece of the section's text, or one of its "asked as" phrasings), fused by
 reciprocal rank fusion, then rolled up to documents (best section per document).
 
@@ -55,7 +56,7 @@ class SectionHit:
     text_similarity: float | None = None  # best cosine similarity of its text pieces to the question
     asked_similarity: float | None = None  # best cosine similarity of its "asked as" phrasings
     learned_similarity: float | None = None  # best cosine similarity of phrasings learned from use
-    bm25: float | None = None  # best SQLite bm25() of its chunks: lower is better
+    bm25: float | None = None  # best keyword score of its chunks (SQLite's bm25() or its twin): lower is better
     dense_rank: int | None = None  # its rank among sections in each half, 1 = best
     keyword_rank: int | None = None
     matched: list[tuple[int, int]] = field(default_factory=list)  # spans of its pieces that matched, best first
@@ -116,7 +117,9 @@ def content_words(text: str) -> list[str]:
 
 def keyword_query(text: str) -> str | None:
     """An FTS5 query: every meaningful word of the text, quoted, OR-ed (BM25 ranks them)."""
-    return " OR ".join(f'"{w}"' for w in content_words(text)) or None
+    from bot.storage.sqlite import fts_query
+
+    return fts_query(content_words(text)) or None
 
 
 class Retriever:
@@ -143,19 +146,9 @@ class Retriever:
 
     def keyword(self, text: str, timings: dict) -> list[tuple[str, float]]:
         started = time.perf_counter()
-        query = keyword_query(text)
-        hits = []
-        if query:
-            title, heading, body = BM25_WEIGHTS
-            hits = [
-                (row[0], row[1])
-                for row in self.index.db.execute(
-                    f"""SELECT chunks.id, bm25(chunks_fts, {title}, {heading}, {body}) AS rank
-                    FROM chunks_fts JOIN chunks ON chunks.rowid = chunks_fts.rowid
-                    WHERE chunks_fts MATCH ? ORDER BY rank LIMIT {CANDIDATES}""",
-                    [query],
-                )
-            ]
+        words = content_words(text)
+        db = self.index.db
+        hits = db.dialect.keyword_search(db, words, BM25_WEIGHTS, CANDIDATES) if words else []
         timings["keyword"] = time.perf_counter() - started
         return hits
 
@@ -193,20 +186,12 @@ class Retriever:
         if not words:
             return {"covered": 0.0, "unknown": 0.0}
         covered = unknown = 0
+        db = self.index.db
         for word in words:
-            query = f'"{word}"'
-            anywhere = self.index.db.execute(
-                "SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT 1", [query]
-            ).fetchone()
-            if not anywhere:
+            if not db.dialect.has_word(db, word):
                 unknown += 1
                 continue
-            here = self.index.db.execute(
-                "SELECT 1 FROM chunks_fts JOIN chunks ON chunks.rowid = chunks_fts.rowid "
-                "WHERE chunks_fts MATCH ? AND chunks.path = ? AND chunks.anchor = ? LIMIT 1",
-                [query, section.path, section.anchor],
-            ).fetchone()
-            covered += bool(here)
+            covered += db.dialect.has_word(db, word, section.path, section.anchor)
         return {"covered": covered / len(words), "unknown": unknown / len(words)}
 
     def _sections(self, dense_hits, keyword_hits) -> list[SectionHit]:

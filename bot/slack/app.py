@@ -88,7 +88,8 @@ def build_app(core: Core, client: WebClient | None = None, process_before_respon
 
     @app.error
     def apologise(error, body, logger):
-        storage = storage_error(error, settings.data_dir)  # a locked or full database: one plain line
+        # a locked or full database, or PostgreSQL unreachable: one plain line
+        storage = storage_error(error, settings.data_dir, settings.database_url)
         logger.error(
             "failed to handle %s: %s",
             describe(body),
