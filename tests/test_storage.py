@@ -49,7 +49,7 @@ def race(database, work) -> list:
 
 
 def test_both_back_ends_have_the_same_numbered_migrations():
-    assert len(sqlite.MIGRATIONS) == len(postgres.MIGRATIONS) == 10
+    assert len(sqlite.MIGRATIONS) == len(postgres.MIGRATIONS) == 13
 
 
 def test_opening_again_migrates_nothing_more(db, database):
