@@ -15,11 +15,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import sqlite_utils
 
 from bot.approvals import OUTBOX, Approvals
 from bot.claims import LEASE
 from bot.licenses import default_policy_path, load_policy
+from bot.store import open_db
 from tests.conftest import bot_env, start_bot, stop_bot, wait_until
 from tests.slackkit import SlackSide, dm, event, view_submission
 
@@ -55,8 +55,9 @@ def slack_answers_again(fake):
 
 
 # -- helpers --------------------------------------------------------------------------------------
-def db(bot) -> sqlite_utils.Database:
-    return sqlite_utils.Database(bot["db_path"])
+def db(bot):
+    """The bot's SQLite database, as the bot opens it (bot/store.py's interface: transactions too)."""
+    return open_db(bot["db_path"])
 
 
 def form(marker: str) -> dict:
