@@ -215,7 +215,7 @@ def test_the_digest_and_the_reminders_are_sent_once_by_two_schedulers(cluster, f
     fake.wait_for("chat.postMessage", count=2, where=reminded, timeout=30)
     ran = ['Running job "Weekly digest', 'Running job "Daily reminders']
     if cluster["ready"] < due - timedelta(seconds=1):  # both schedulers were waiting when the jobs fell due
-        wait_until(lambda: all(r in log.read_text() for log in cluster["logs"] for r in ran), 30, "both runs")
+        wait_until(lambda: all(r in log.read_text() for log in cluster["logs"] for r in ran), 90, "both runs")
     sentinels(cluster, fake)
     digests = [a for a in fake.calls_to("chat.postMessage") if a.get("channel") == DIGEST and not a.get("thread_ts")]
     assert len(digests) == 1 and digests[0]["text"].startswith("OSPO weekly digest ")
