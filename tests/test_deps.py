@@ -191,13 +191,16 @@ def test_nothing_is_read_past_the_limit_of_a_stream(tmp_path):
         ("pkg:maven/org.acme/widget >=2, <3", ("pkg:maven/org.acme/widget", ">=2, <3")),
         ("widget 1.x", ("widget", "1.x")),
         ("widget", ("widget", "")),
+        ("Apache Log4j API 2.17.1", ("Apache Log4j API", "2.17.1")),
+        ("Apache Log4j API", ("Apache Log4j API", "")),
+        ("SLF4J API Module >=1.7, <2", ("SLF4J API Module", ">=1.7, <2")),
     ],
 )
 def test_exception_lines(line, parsed):
     assert exceptions.parse_line(line) == parsed
 
 
-@pytest.mark.parametrize("line", ["pkg:npm/a@1 >2", "widget >>2", "pkg:", "widget 1 2"])
+@pytest.mark.parametrize("line", ["pkg:npm/a@1 >2", "widget >>2", "pkg:", "widget 1 2", ""])
 def test_exception_lines_that_are_wrong_say_how_to_write_them(line):
     with pytest.raises(ValueError):
         exceptions.parse_line(line)

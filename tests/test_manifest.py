@@ -15,6 +15,7 @@ SCOPES = {
     "im:history",
     "chat:write",
     "commands",
+    "files:read",
     "files:write",
     "reactions:write",
     "usergroups:read",

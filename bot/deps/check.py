@@ -9,6 +9,8 @@ name ("Apache License, Version 2.0") is read as the engine reads what people typ
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -71,6 +73,17 @@ class DepsReport:
         """The components that need attention, the worst first."""
         return sorted((r for r in self.results if not r.passes), key=lambda r: ATTENTION_ORDER.index(r.verdict))
 
+    def to_csv(self) -> str:
+        """Every component, one row each, the ones that need attention first (a spreadsheet's view)."""
+        rows = io.StringIO()
+        writer = csv.writer(rows)
+        writer.writerow(["verdict", "name", "version", "purl", "license", "exception", "reasons"])
+        for r in self.attention + [r for r in self.results if r.passes]:
+            c = r.component
+            row = [r.verdict, c.name, c.version, c.purl, r.license, r.exception, " ".join(r.reasons)]
+            writer.writerow([_cell(v) for v in row])
+        return rows.getvalue()
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "file": self.file,
@@ -79,6 +92,13 @@ class DepsReport:
             "components": [r.to_dict() for r in self.results],
             "counts": self.counts,
         }
+
+
+def _cell(value: str | None) -> str:
+    """A CSV cell a spreadsheet shows as text: names in an SBOM are anyone's, and "=HYPERLINK(...)"
+    would otherwise run as a formula."""
+    value = "" if value is None else str(value)
+    return "'" + value if value.startswith(("=", "+", "-", "@", "\t", "\r")) else value
 
 
 def check_document(

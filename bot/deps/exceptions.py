@@ -7,6 +7,7 @@ optionally a version range:
     pkg:npm/left-pad@1.3.0              that version only
     pkg:maven/org.acme/widget >=2, <3   versions 2.x
     widget 1.x                          by name (any ecosystem), versions 1.*
+    Apache Log4j API 2.17.1             a name with spaces (SPDX names packages so), that version
     widget                              every version
 
 A range is comma-separated conditions (>=, >, <=, <, ==, != and a version; a bare version is
@@ -45,23 +46,27 @@ class Grant:
 
 
 def parse_line(line: str) -> tuple[str, str]:
-    """'pkg:npm/left-pad@1.3.0' -> ('pkg:npm/left-pad', '==1.3.0'); 'widget >=2, <3' -> ('widget', '>=2, <3').
-    ValueError saying how to write it."""
-    line = line.strip()
-    component, _, versions = line.partition(" ")
-    versions = versions.strip()
+    """'pkg:npm/left-pad@1.3.0' -> ('pkg:npm/left-pad', '==1.3.0'); 'widget >=2, <3' -> ('widget', '>=2, <3');
+    'Apache Log4j API 2.17' -> ('Apache Log4j API', '2.17'): names may have spaces, the range starts at the
+    first word that begins with a digit, an operator or *. ValueError saying how to write it."""
+    words = line.split()
+    if not words:
+        raise ValueError("Name the component: a package URL (pkg:npm/left-pad) or a name, then a version range.")
+    if words[0].startswith("pkg:"):
+        component, versions = words[0], " ".join(words[1:])
+    else:
+        start = next((i for i, w in enumerate(words) if i and w[0] in "<>=!*0123456789"), len(words))
+        component, versions = " ".join(words[:start]), " ".join(words[start:])
     if component.startswith("pkg:"):
         try:
             purl = PackageURL.from_string(component)
         except ValueError as error:
             raise ValueError(f"{component!r} is not a valid package URL ({error}).") from None
         if purl.version and versions:
-            raise ValueError(f"{line!r}: give the version in the package URL or as a range, not both.")
+            raise ValueError(f"{line.strip()!r}: give the version in the package URL or as a range, not both.")
         if purl.version:
             versions = f"=={purl.version}"
         component = PackageURL(purl.type, purl.namespace, purl.name).to_string()
-    if not component:
-        raise ValueError("Name the component: a package URL (pkg:npm/left-pad) or a name, then a version range.")
     for condition in _conditions(versions):
         if not _CONDITION.match(condition):
             raise ValueError(f"{versions!r} is not a version range; write e.g. '>=1.2, <2' or '1.x' or '*'.")

@@ -45,13 +45,15 @@ def read_limited(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
 
 def too_large_message(name: str, size: int, max_bytes: int, exact: bool = True) -> str:
     """exact: `size` is the file's size (else: what we read before we stopped)."""
+    size = size_text(size) if exact else "we stopped reading there"
     return (
-        f"{name} is larger than the {_mb(max_bytes)} limit ({_mb(size) if exact else 'we stopped reading there'}); "
+        f"{name} is larger than the {size_text(max_bytes)} limit ({size}); "
         "check a smaller SBOM (one per service or image), or raise OSPO_SBOM_MAX_MB."
     )
 
 
-def _mb(size: int) -> str:
+def size_text(size: int) -> str:
+    """20971520 -> '20 MB'; small sizes in bytes."""
     return f"{size / 1024 / 1024:.3g} MB" if size >= 1024 * 1024 else f"{size} bytes"
 
 

@@ -15,14 +15,14 @@ from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.slack import actions, approvals, commands, events, home, views
+from bot.slack import actions, approvals, commands, deps, events, home, views
 from bot.slack.blocks.answers import apology_text
 from bot.slack.client import say, web_client
 from bot.store import storage_error
 from bot.wiring import Core
 
 log = logging.getLogger(__name__)
-SURFACES = (events, home, commands, actions, views, approvals)
+SURFACES = (events, home, commands, actions, views, approvals, deps)
 
 
 def build_app(core: Core, client: WebClient | None = None, process_before_response: bool = False) -> App:

@@ -1,11 +1,13 @@
 """Messages: DMs, @mentions, follow-ups in the bot's threads, help channels, and the OSPO team's
-replies in triage threads (relayed to the asker)."""
+replies in triage threads (relayed to the asker). Files shared with the bot go to bot/slack/deps.py,
+which checks SBOMs and lockfiles."""
 
 from __future__ import annotations
 
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from bot.slack import deps
 from bot.slack.blocks.triage import relay_blocks, relay_text, relayed_blocks
 from bot.slack.conversation import answer_in, question_text
 from bot.wiring import Core
@@ -38,6 +40,9 @@ def register(app: App) -> None:
 def on_mention(event, client, context, core: Core):
     if event.get("bot_id") or event.get("subtype"):
         return
+    if event.get("files"):
+        deps.on_file_share(event, client, core)
+        return
     answer_in(
         client,
         core.desk,
@@ -50,6 +55,10 @@ def on_mention(event, client, context, core: Core):
 
 
 def on_message(event, client, context, core: Core):
+    if event.get("subtype") == "file_share" and not event.get("bot_id"):
+        if addressed_to_bot(event, context, core):
+            deps.on_file_share(event, client, core)
+        return
     if event.get("bot_id") or event.get("subtype") in IGNORED_SUBTYPES or event.get("subtype"):
         return
     user, channel, text = event.get("user"), event.get("channel"), event.get("text") or ""
@@ -75,6 +84,21 @@ def on_message(event, client, context, core: Core):
         answer_in(
             client, core.desk, question=text, user=user, channel=channel, thread_ts=event["ts"], message_ts=event["ts"]
         )
+
+
+def addressed_to_bot(event: dict, context, core: Core) -> bool:
+    """A message the bot answers: in a DM, in its thread, or at the top of a help channel (a mention
+    is app_mention's, and a triage thread's replies are the OSPO's)."""
+    channel, thread_ts = event.get("channel"), event.get("thread_ts")
+    if not event.get("user") or event.get("user") == context.bot_user_id:
+        return False
+    if event.get("channel_type") == "im":
+        return True
+    if context.bot_user_id and f"<@{context.bot_user_id}" in (event.get("text") or ""):
+        return False
+    if thread_ts:
+        return channel != core.settings.triage_channel and core.desk.is_bot_thread(channel, thread_ts)
+    return channel in core.settings.help_channel_ids
 
 
 def relay_reply(client: WebClient, core: Core, channel: str, thread_ts: str, text: str, user: str) -> None:

@@ -44,6 +44,9 @@ HELP = """*I answer open-source questions from the OSPO handbook, quoting it wor
 • *Approvals:* `/ospo approve [repository URL]` asks to contribute upstream, release a project, sign a
   CLA, get a copyright release or a license exception. `/ospo status [OSPO-42]` shows where your
   requests stand; `/ospo cancel OSPO-42` withdraws one.
+• *Dependencies:* share an SBOM or lockfile with me (CycloneDX, SPDX, npm `package-lock.json`), say
+  “for saas” if it isn't shipped, and I check every component against the policy; or
+  `/ospo check <link to a shared file>`.
 • `/ospo help` shows this."""
 
 
