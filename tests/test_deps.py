@@ -275,3 +275,21 @@ def test_reports_as_json_have_the_documented_shape():
     assert set(data["counts"]) == {"allowed", "conditions", "review", "forbidden", "unknown"}
     keys = {"name", "version", "purl", "license", "verdict", "reasons", "exception"}
     assert all(set(c) == keys for c in data["components"])
+
+
+def test_reading_reports_progress_for_a_bar():
+    seen = []
+    check(SBOMS / "cyclonedx-1.2-juice-shop-11.1.2.xml", progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(250, 840), (500, 840), (750, 840), (840, 840)]
+
+
+def test_the_table_as_csv_lists_what_needs_attention_first_and_keeps_formulas_as_text(tmp_path):
+    bom = {"bomFormat": "CycloneDX", "specVersion": "1.5", "components": [
+        {"type": "library", "name": "fine", "version": "1", "licenses": [{"license": {"id": "MIT"}}]},
+        {"type": "library", "name": "=HYPERLINK(\"http://x\")", "version": "1"},
+    ]}  # fmt: skip
+    path = tmp_path / "bom.json"
+    path.write_text(json.dumps(bom))
+    rows = check(path).to_csv().splitlines()
+    assert rows[0] == "verdict,name,version,purl,license,exception,reasons"
+    assert rows[1].startswith("unknown,\"'=HYPERLINK(") and rows[2].startswith("conditions,fine,1,")
