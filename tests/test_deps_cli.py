@@ -72,6 +72,14 @@ def test_a_truncated_file_exits_2(tmp_path):
     assert result.exit_code == 2 and "the file was cut short" in result.stderr
 
 
+def test_stdin_is_read_within_the_limit():
+    data = (SBOMS / "cyclonedx-1.4-laravel-7.12.0.json").read_bytes()
+    result = CliRunner().invoke(cli, ["deps", "check", "-", "--json"], input=data)
+    assert result.exit_code == 0 and json.loads(result.stdout)["file"] == "stdin"
+    result = CliRunner().invoke(cli, ["deps", "check", "-", "--max-mb", "0.1"], input=data)
+    assert result.exit_code == 2 and "stdin is larger than the 104857 bytes limit" in result.stderr
+
+
 def test_usage_errors_exit_2():
     assert run(EDGE / "cyclonedx-1.6-empty.json", "--use", "sell").exit_code == 2
     assert run().exit_code == 2

@@ -33,10 +33,12 @@ def deps():
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: every component and the counts.")
 @click.option("--max-mb", type=click.FloatRange(min=0, min_open=True), help="Refuse larger files (OSPO_SBOM_MAX_MB).")
 def check(file: Path, use: str, as_json: bool, max_mb: float | None):
-    """Check every component of FILE (CycloneDX JSON/XML, SPDX JSON/tag-value, npm package-lock.json)
-    against the policy: exit 0 when all are allowed, 1 when any needs attention, 2 when FILE cannot be read."""
+    """Check every component of FILE (CycloneDX JSON/XML, SPDX JSON/tag-value, npm package-lock.json;
+    - reads stdin) against the policy: exit 0 when all are allowed, 1 when any needs attention, 2 when FILE
+    cannot be read."""
     from bot import deps as core_deps
     from bot.config import ConfigError, load_settings
+    from bot.deps.formats import too_large_message
 
     try:
         settings = load_settings()
@@ -47,7 +49,13 @@ def check(file: Path, use: str, as_json: bool, max_mb: float | None):
         policy, grants = _policy_and_grants(settings)
         bar = progress_bar(f"Reading {file.name}", after=0.5) if err.is_terminal else nullcontext(None)
         with bar as update:
-            report = core_deps.check_file(file, use, policy, grants, max_bytes=max_bytes, progress=update)
+            if str(file) == "-":  # a pipe: `cdxgen -o /dev/stdout | ospo-bot deps check -`
+                data = sys.stdin.buffer.read(max_bytes + 1)
+                if len(data) > max_bytes:
+                    raise core_deps.TooLarge(too_large_message("stdin", len(data), max_bytes, exact=False))
+                report = core_deps.check_bytes(data, "stdin", use, policy, grants, progress=update)
+            else:
+                report = core_deps.check_file(file, use, policy, grants, max_bytes=max_bytes, progress=update)
     except (core_deps.DepsError, ConfigError) as error:
         _fail(str(error))
     if as_json:
