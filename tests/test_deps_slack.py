@@ -139,7 +139,7 @@ def test_request_an_exception_opens_the_form_pre_filled(bot, fake):
     assert "pkg:generic/mongo-driver@7.0.1" in components and "named-nonsense 0.1" in components
     assert fields["use"]["initial_option"]["value"] == "saas"
     assert "SSPL-1.0" in fields["license"]["initial_value"]
-    assert fields["description"]["initial_value"].startswith("From the check of bom.json: 6 components")
+    assert fields["description"]["initial_value"].startswith("From the check of bom.json: 5 components")
 
 
 def test_the_exception_requested_from_a_check_sticks(bot, fake):

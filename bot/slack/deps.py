@@ -41,6 +41,10 @@ class FileProblem(Exception):
     """What to tell the person about a file we could not check (the message is theirs to read)."""
 
 
+class NotAnSbom(FileProblem):
+    """A picture, a PDF, an archive: not even downloaded."""
+
+
 def register(app: App) -> None:
     app.action(ids.DEPS_EXCEPTION)(open_exception_form)
 
@@ -53,11 +57,13 @@ def use_in(text: str | None) -> str:
     return "distribute"
 
 
-def on_file_share(event: dict, client: WebClient, core: Core) -> None:
-    """Check every file of a message addressed to the bot; each gets its answer in the message's thread."""
+def on_file_share(event: dict, client: WebClient, core: Core, say_not_sbom: bool = True) -> bool:
+    """Check every file of a message addressed to the bot; each gets its answer in the message's thread.
+    True when any was an SBOM or lockfile (or might have been: too large, not downloaded); with
+    say_not_sbom=False the others are left to the caller (which answers the message's words)."""
     file_ids = [f["id"] for f in event.get("files") or [] if isinstance(f, dict) and f.get("id")]
     thread_ts = event.get("thread_ts") or event["ts"]
-    check_files(client, core, file_ids, event["channel"], thread_ts, use_in(event.get("text")))
+    return check_files(client, core, file_ids, event["channel"], thread_ts, use_in(event.get("text")), say_not_sbom)
 
 
 def check_command(client: WebClient, core: Core, user: str, text: str, respond) -> None:
@@ -71,22 +77,41 @@ def check_command(client: WebClient, core: Core, user: str, text: str, respond) 
     check_files(client, core, file_ids, started["channel"], started["ts"], use_in(text))
 
 
-def check_files(client: WebClient, core: Core, file_ids: list[str], channel: str, thread_ts: str, use: str) -> None:
+def check_files(
+    client: WebClient,
+    core: Core,
+    file_ids: list[str],
+    channel: str,
+    thread_ts: str,
+    use: str,
+    say_not_sbom: bool = True,
+) -> bool:
+    """Each file checked and answered in the thread; True when any was (or may have been) an SBOM."""
+    said = False
     for file_id in file_ids[:MAX_FILES]:
         try:
             name, data = fetch(client, core, file_id)
             report = deps.check_bytes(data, name, use, core.policy, deps.grants(core.approvals.exceptions()))
-        except FileProblem as problem:
-            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=str(problem))
+        except NotAnSbom as problem:
+            if say_not_sbom:
+                client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=str(problem))
             continue
+        except FileProblem as problem:
+            text = str(problem)
         except deps.NotRecognised as error:
-            text = blocks.NOT_AN_SBOM.format(name=name, why=_why_not(str(error), name))
-            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
+            if say_not_sbom:
+                text = blocks.NOT_AN_SBOM.format(name=name, why=_why_not(str(error), name))
+                client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
             continue
         except deps.DepsError as error:
-            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=blocks.UNREADABLE.format(why=error))
+            text = blocks.UNREADABLE.format(why=error)
+        else:
+            post_report(client, report, name, channel, thread_ts)
+            said = True
             continue
-        post_report(client, report, name, channel, thread_ts)
+        client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
+        said = True
+    return said
 
 
 def _why_not(message: str, name: str) -> str:
@@ -135,7 +160,7 @@ def fetch(client: WebClient, core: Core, file_id: str) -> tuple[str, bytes]:
         raise FileProblem(blocks.TOO_LARGE.format(name=name, size=size_text(size), limit=size_text(limit)))
     if str(info.get("mimetype") or "").startswith(NOT_READABLE_TYPES):
         kind = info.get("pretty_type") or info.get("mimetype")
-        raise FileProblem(blocks.NOT_AN_SBOM.format(name=name, why=f"It is {_article(kind)} {kind} file."))
+        raise NotAnSbom(blocks.NOT_AN_SBOM.format(name=name, why=f"It is {_article(kind)} {kind} file."))
     url = info.get("url_private_download") or info.get("url_private")
     if not url or not from_slack(url, core.settings.slack_api_url):
         raise FileProblem(blocks.NOT_DOWNLOADED.format(name=name, why="it has no download address at Slack"))
