@@ -20,6 +20,7 @@ from bot.deps.model import (
     TooLarge,
     Unreadable,
     cut_short,
+    size_text,
 )
 
 _TAG_VALUE = re.compile(rb"^\s*SPDXVersion:\s*SPDX-", re.MULTILINE)
@@ -50,11 +51,6 @@ def too_large_message(name: str, size: int, max_bytes: int, exact: bool = True) 
         f"{name} is larger than the {size_text(max_bytes)} limit ({size}); "
         "check a smaller SBOM (one per service or image), or raise OSPO_SBOM_MAX_MB."
     )
-
-
-def size_text(size: int) -> str:
-    """20971520 -> '20 MB'; small sizes in bytes."""
-    return f"{size / 1024 / 1024:.3g} MB" if size >= 1024 * 1024 else f"{size} bytes"
 
 
 def parse(data: bytes, name: str, progress: Progress | None = None) -> Document:

@@ -54,3 +54,8 @@ class Unreadable(DepsError):
 def cut_short(text: bytes, line: int) -> bool:
     """Whether a parse error on `line` is at the very end of the text: the file stops in the middle."""
     return line >= text.rstrip().count(b"\n") + 1
+
+
+def size_text(size: int) -> str:
+    """20971520 -> '20 MB'; small sizes in bytes."""
+    return f"{size / 1024 / 1024:.3g} MB" if size >= 1024 * 1024 else f"{size} bytes"

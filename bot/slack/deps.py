@@ -20,7 +20,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import deps
-from bot.deps.formats import size_text
+from bot.deps.model import size_text
 from bot.slack import approvals, ids
 from bot.slack.blocks import deps as blocks
 from bot.slack.client import failure
