@@ -156,6 +156,17 @@ def test_files_we_do_not_read_are_named_with_what_is_wrong(data, problem):
     assert str(caught.value).startswith("upload.bin")
 
 
+def test_components_nested_without_end_are_refused():
+    ns = "http://cyclonedx.org/schema/bom/1.5"
+    depth = 5000
+    xml = f'<bom xmlns="{ns}"><components>' + "<component type='library'><name>x</name><components>" * depth
+    xml += "</components></component>" * depth + "</components></bom>"
+    with pytest.raises(deps.Unreadable, match="nests components too deeply"):
+        parse(xml.encode(), "deep.xml")
+    with pytest.raises(deps.Unreadable, match="nests components too deeply"):
+        parse(b'{"bomFormat": "CycloneDX", "components": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "deep.json")
+
+
 def test_a_50_mb_file_is_refused_unread(tmp_path):
     big = tmp_path / "huge.json"
     with big.open("wb") as handle:  # sparse: 50 MB on paper, nothing on disk

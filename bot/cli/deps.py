@@ -58,6 +58,8 @@ def check(file: Path, use: str, as_json: bool, max_mb: float | None):
                 report = core_deps.check_file(file, use, policy, grants, max_bytes=max_bytes, progress=update)
     except (core_deps.DepsError, ConfigError) as error:
         _fail(str(error))
+    except Exception as error:  # noqa: BLE001 - a CI log gets a sentence, not a traceback; exit 2 all the same
+        _fail(f"{file}: could not be checked ({type(error).__name__}: {error}). Please report this with the file.")
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
     elif out.is_terminal:

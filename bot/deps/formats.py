@@ -55,6 +55,13 @@ def too_large_message(name: str, size: int, max_bytes: int, exact: bool = True) 
 
 def parse(data: bytes, name: str, progress: Progress | None = None) -> Document:
     """The components of an SBOM or lockfile's bytes; `name` is only for messages."""
+    try:
+        return _parse(data, name, progress)
+    except RecursionError:  # components nested thousands deep: no real SBOM is
+        raise Unreadable(f"{name} nests components too deeply to be an SBOM we can read.") from None
+
+
+def _parse(data: bytes, name: str, progress: Progress | None) -> Document:
     text = data.removeprefix(b"\xef\xbb\xbf").lstrip()
     if not text:
         raise NotRecognised(f"{name} is empty; give an SBOM or lockfile: we read {WHAT_WE_READ}.")
@@ -78,8 +85,6 @@ def _json(text: bytes, name: str, progress: Progress | None) -> Document:
         raise Unreadable(f"{name} is not UTF-8 text; save the SBOM as UTF-8 JSON.") from None
     except json.JSONDecodeError as error:
         raise Unreadable(f"{name} is not valid JSON: {_json_problem(error, text)}") from None
-    except RecursionError:
-        raise Unreadable(f"{name} is nested too deeply to be an SBOM or lockfile.") from None
     if not isinstance(data, dict):
         raise NotRecognised(f"{name} is JSON but not an SBOM or lockfile: we read {WHAT_WE_READ}.")
     if data.get("bomFormat") == "CycloneDX":
