@@ -10,6 +10,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot import deps
 from bot.deps import exceptions
@@ -308,3 +310,23 @@ def test_the_table_as_csv_lists_what_needs_attention_first_and_keeps_formulas_as
     rows = check(path).to_csv().splitlines()
     assert rows[0] == "verdict,name,version,purl,license,exception,reasons"
     assert rows[1].startswith("unknown,\"'=HYPERLINK(") and rows[2].startswith("conditions,fine,1,")
+
+
+SMALL = sorted(p for p in SBOMS.rglob("*") if p.is_file() and p.suffix != ".md" and p.stat().st_size < 200_000)
+
+
+EDIT = st.tuples(st.floats(0, 1), st.binary(max_size=8), st.integers(0, 40))  # where, what to put in, how much to cut
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(SMALL), st.lists(EDIT, max_size=5))
+def test_damaged_files_are_checked_or_refused_in_words(path, edits):
+    """Bytes changed, cut out or put in anywhere: a report, or a DepsError naming the file; nothing else."""
+    data = bytearray(path.read_bytes())
+    for where, insert, cut in edits:
+        at = int(where * len(data))
+        data[at : at + cut] = insert
+    try:
+        deps.check_document(parse(bytes(data), path.name), path.name)
+    except deps.DepsError as error:
+        assert str(error).startswith(path.name)
