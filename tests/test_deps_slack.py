@@ -182,7 +182,7 @@ def test_a_file_that_is_not_an_sbom_gets_what_the_bot_reads(bot, fake):
     picture = fake.add_file("diagram.png", b"\x89PNG\r\n\x1a\n", "image/png", pretty_type="PNG")
     message = share(bot, fake, "", readme, picture)
     texts = [everything(m) for m in replies(fake, message, count=2)]
-    assert all("I can read CycloneDX, SPDX and npm lockfiles" in t for t in texts)
+    assert all("I can read CycloneDX, SPDX and npm lockfiles" in t for t in texts), texts
     assert "*diagram.png* is none of those" in texts[1] and "It is a PNG file." in texts[1]
     downloaded = {c.args["file"] for c in fake.calls if c.method == "download"}
     assert readme["id"] in downloaded and picture["id"] not in downloaded  # a picture is not fetched
@@ -214,10 +214,14 @@ def test_a_download_that_fails_is_said(bot, fake):
     assert "(Slack said missing_scope)" in everything(replies(fake, message)[0])
 
 
-def test_a_truncated_sbom_is_said_to_be_cut_short(bot, fake):
+def test_a_truncated_or_spdx_3_sbom_is_said_to_be_unreadable(bot, fake):
     data = (SBOMS / "spdx-2.3-examplemaven.spdx.json").read_bytes()
     message = share(bot, fake, "", fake.add_file("sbom.spdx.json", data[:3000]))
     assert "I couldn't check it: sbom.spdx.json is not valid JSON" in everything(replies(fake, message)[0])
+    spdx3 = b'{"@context": "https://spdx.org/rdf/3.0.1/spdx-context.jsonld", "@graph": []}'
+    message = share(bot, fake, "", fake.add_file("sbom3.json", spdx3))
+    text = everything(replies(fake, message)[0])
+    assert "I couldn't check it: sbom3.json is SPDX 3, which we do not read yet; export SPDX 2.3" in text
 
 
 def test_ospo_check_with_a_file_link_answers_in_a_dm(bot, fake):

@@ -99,10 +99,13 @@ def check_files(
         except FileProblem as problem:
             text = str(problem)
         except deps.NotRecognised as error:
-            if say_not_sbom:
-                text = blocks.NOT_AN_SBOM.format(name=name, why=_why_not(str(error), name))
-                client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
-            continue
+            if "is SPDX 3" in str(error) or "is SPDX RDF" in str(error):  # an SBOM we do not read: say what to send
+                text = blocks.UNREADABLE.format(why=error)
+            else:
+                if say_not_sbom:
+                    text = blocks.NOT_AN_SBOM.format(name=name, why="")
+                    client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text.strip())
+                continue
         except deps.DepsError as error:
             text = blocks.UNREADABLE.format(why=error)
         else:
@@ -112,13 +115,6 @@ def check_files(
         client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
         said = True
     return said
-
-
-def _why_not(message: str, name: str) -> str:
-    """The reader's reason without the list of formats the message already gives."""
-    if "SPDX 3" in message or "RDF" in message or "version 1" in message:
-        return message.removeprefix(name).strip().capitalize()
-    return ""
 
 
 def post_report(client: WebClient, report: deps.DepsReport, name: str, channel: str, thread_ts: str) -> None:
