@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     # How often `serve` looks for knowledge changes and sends policy-change notices.
     housekeeping_seconds: float = Field(default=60.0, gt=0, alias="OSPO_HOUSEKEEPING_SECONDS")
 
+    # Dependency intake: `deps check` and SBOMs shared in Slack larger than this are refused unread.
+    sbom_max_mb: float = Field(default=20.0, gt=0, le=1024, alias="OSPO_SBOM_MAX_MB")
+
     @field_validator("knowledge_dir")
     @classmethod
     def _knowledge_dir_exists(cls, value: Path) -> Path:
@@ -304,6 +307,10 @@ class Settings(BaseSettings):
         return str(self.db_path)
 
     @property
+    def sbom_max_bytes(self) -> int:
+        return int(self.sbom_max_mb * 1024 * 1024)
+
+    @property
     def chroma_path(self) -> Path:
         return self.data_dir / "chroma"
 
@@ -328,6 +335,7 @@ EXPECTED = {
     "OSPO_STALE_DOC_DAYS": "a whole number of days, at least 1, default 365",
     "OSPO_NEEDS_INFO_REMINDER_DAYS": "a whole number of days, at least 1, default 3",
     "OSPO_HOUSEKEEPING_SECONDS": "seconds between looks for knowledge changes, above 0, default 60",
+    "OSPO_SBOM_MAX_MB": "the largest SBOM or lockfile to check, in megabytes, above 0 and at most 1024, default 20",
 }
 SECRETS = {"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "OSPO_DATABASE_URL"}
 TOKEN_KIND = re.compile(r"(xox[a-z]|xapp)-")

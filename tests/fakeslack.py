@@ -27,7 +27,7 @@ TEAM = "T0001"
 WORKFLOW_TOKEN = "xwfp-test-workflow-token"  # what function_executed events carry as bot_access_token
 # The scopes auth.test reports as granted (its x-oauth-scopes header), unless a test says otherwise.
 GRANTED = (
-    "app_mentions:read,assistant:write,channels:history,chat:write,commands,files:write,groups:history,"
+    "app_mentions:read,assistant:write,channels:history,chat:write,commands,files:read,files:write,groups:history,"
     "im:history,links:read,links:write,reactions:write,usergroups:read,users:read"
 )
 
@@ -67,6 +67,7 @@ class FakeSlack:
         self._unhang = threading.Event()  # set to end the current hangs: Slack answers again, or the fake stops
         self.socket_url: str | None = None  # what apps.connections.open hands out (Socket Mode)
         self.usergroups: dict[str, list[str]] = {}  # user group id -> member ids (usergroups.users.list)
+        self.files: dict[str, dict] = {}  # file id -> its files.info object, plus "content" (add_file)
         self._ts = itertools.count(1)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -366,6 +367,43 @@ class FakeSlack:
             return {"ok": False, "error": "file_not_found"}  # completed before its bytes were posted
         return {"ok": True, "files": [{"id": f["id"], "title": f.get("title", "")} for f in files]}
 
+    # -- files shared with the bot: files.info, and url_private served on loopback ---------------------
+    def add_file(self, name: str, content: bytes, mimetype: str = "application/json", **info) -> dict:
+        """A file someone shared: its files.info object (as docs.slack.dev/reference/objects/file-object),
+        downloadable from url_private_download with a valid token. `info` overrides fields (e.g. size)."""
+        file_id = "F" + self._next_ts().split(".")[1].rjust(9, "0")
+        base = self.base_url.replace("/api/", f"/files-pri/{TEAM}-{file_id}")
+        obj = {
+            "id": file_id, "created": int(time.time()), "timestamp": int(time.time()), "name": name, "title": name,
+            "mimetype": mimetype, "filetype": name.rsplit(".", 1)[-1], "pretty_type": name.rsplit(".", 1)[-1].upper(),
+            "user": "U0ASKER1", "size": len(content), "mode": "hosted", "is_external": False, "is_public": False,
+            "url_private": f"{base}/{name}", "url_private_download": f"{base}/download/{name}",
+            "permalink": f"https://example.slack.com/files/U0ASKER1/{file_id}/{name}",
+        } | info  # fmt: skip
+        self.files[file_id] = obj | {"content": content}
+        return obj
+
+    def m_files_info(self, args):
+        found = self.files.get(args.get("file") or "")
+        if found is None:
+            return {"ok": False, "error": "file_not_found"}
+        return {"ok": True, "file": {k: v for k, v in found.items() if k != "content"}, "comments": []}
+
+    def download(self, path: str, token: str | None) -> tuple[int, bytes, dict]:
+        """GET url_private(_download): the bytes with a valid bot token; without one, Slack's answer to a
+        browser, a redirect to its sign-in page. Recorded as method "download" (failures: fail("download"))."""
+        file_id = path.split("/")[2].split("-", 1)[-1]
+        status, body, headers = self.answer("download", {"file": file_id, "path": path}, token)
+        if status != 200 or not body.get("ok"):
+            return status if status != 200 else 404, b"", {}
+        return 200, body["content"], {"Content-Type": body["mimetype"]}
+
+    def m_download(self, args):
+        found = self.files.get(args["file"])
+        if found is None:
+            return {"ok": False, "error": "file_not_found"}
+        return {"ok": True, "content": found["content"], "mimetype": found["mimetype"]}
+
     def uploads(self) -> dict[str, bytes]:
         """file id -> the bytes POSTed to its upload_url (method "upload")."""
         return {a["file_id"]: a["bytes"] for a in self.calls_to("upload")}
@@ -376,6 +414,14 @@ class FakeSlack:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 (http.server's name)
                 path, _, query = self.path.partition("?")  # GET methods (usergroups.users.list) use the query
+                if path.startswith("/files-pri/"):  # a file's url_private: raw bytes, the token in the header
+                    token = self.headers.get("Authorization", "").removeprefix("Bearer ").strip() or None
+                    status, data, headers = fake.download(path, token)
+                    if status == 200 or token in fake.tokens:
+                        self._raw(status, data, headers)
+                    else:  # no or a bad token: what a browser gets
+                        self._raw(302, b"", {"Location": "https://example.slack.com/?redir=" + path})
+                    return
                 method = path.rsplit("/", 1)[-1]
                 if path.startswith("/response/"):
                     method = "response"  # a response_url: no token, like Slack's hooks
@@ -404,6 +450,17 @@ class FakeSlack:
                     args.setdefault("token", token)
                 status, body, headers = fake.answer(method, args, token)
                 self._reply(status, body, headers)
+
+            def _raw(self, status, data: bytes, headers):
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Length", str(len(data)))
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):  # the client stopped reading (past a limit)
+                    pass
 
             def _reply(self, status, body, headers):
                 data = json.dumps(body).encode()

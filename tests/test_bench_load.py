@@ -42,3 +42,20 @@ def test_a_short_load_run_reports_every_figure_and_no_errors(tmp_path):
     }
     assert result["targets"]["errors"]["pass"] is True
     assert result["targets"]["questions_per_second"]["pass"] is False  # 2/s is not the 20/s target
+
+
+def test_the_deps_bench_times_every_format():
+    """bench/deps.py cannot rot: real SBOMs and small synthetic files in every format, each read,
+    checked and run through the command."""
+    bench = Path(__file__).resolve().parents[1] / "bench" / "deps.py"
+    run = subprocess.run(
+        [sys.executable, str(bench), "--components", "50", "--json"], capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    rows = json.loads(run.stdout)
+    assert [r["format"] for r in rows] == [
+        "CycloneDX 1.2 JSON", "CycloneDX 1.2 XML", "CycloneDX 1.5 JSON", "CycloneDX 1.5 XML", "SPDX 2.3 JSON",
+        "npm package-lock v3",
+    ]  # fmt: skip
+    assert [r["components"] for r in rows[2:]] == [50] * 4
+    assert all(r["read_s"] > 0 and r["command_s"] > 0 for r in rows)

@@ -249,21 +249,27 @@ def test_every_other_subtype_is_ignored_for_its_reason(bot, fake):
 
 
 # -- 2b. messages with files, thread broadcasts, /me -------------------------------------------------
+LICENSE_TEXT = b"MIT License\n\nPermission is hereby granted, free of charge, to any person obtaining a copy\n"
+
+
 def test_a_file_with_words_is_answered_from_the_words(bot, fake):
     user, channel = new_dm()
-    message = file_share("can we ship a SaaS product with AGPL code?", user=user, channel=channel)
+    license_file = fake.add_file("LICENSE", LICENSE_TEXT, "text/plain")
+    message = file_share("can we ship a SaaS product with AGPL code?", [license_file], user=user, channel=channel)
     bot["slack"].send_event(event(message))
     answer = posted(fake, in_channel(channel))
     assert "AGPL in services" in blocks_text(answer)
-    assert "I don't open attached files" in blocks_text(answer)  # honest about what was read
+    assert "I haven't looked at the file itself" in blocks_text(answer)  # honest about what was read
+    assert [a["file"] for a in fake.calls_to("files.info")] == [license_file["id"]]  # looked for an SBOM
     assert fake.wait_for("reactions.remove", where=in_channel(channel))[-1]["timestamp"] == message["ts"]
 
 
 def test_a_file_alone_gets_what_the_bot_does_with_files(bot, fake):
     user, channel = new_dm()
-    bot["slack"].send_event(event(file_share("", user=user, channel=channel)))
+    license_file = fake.add_file("LICENSE", LICENSE_TEXT, "text/plain")
+    bot["slack"].send_event(event(file_share("", [license_file], user=user, channel=channel)))
     reply = posted(fake, in_channel(channel))
-    assert reply["text"].startswith("📎 I got your file") and "/ospo help" in reply["text"]
+    assert reply["text"].startswith("📎 I can read CycloneDX, SPDX and npm lockfiles") and "*LICENSE*" in reply["text"]
 
 
 def test_files_slack_will_not_let_the_bot_read_change_nothing(bot, fake):
@@ -272,9 +278,11 @@ def test_files_slack_will_not_let_the_bot_read_change_nothing(bot, fake):
     bot["slack"].send_event(event(file_share("how do I sign off my commits?", UNREADABLE_FILES, user, channel)))
     assert "git commit -s" in blocks_text(posted(fake, in_channel(channel)))
     user, channel = new_dm()
-    bot["slack"].send_event(event(file_share("", UNREADABLE_FILES, user, channel)))
+    bot["slack"].send_event(event(file_share("", UNREADABLE_FILES[1:], user, channel)))
     assert posted(fake, in_channel(channel))["text"].startswith("📎 I got your file")
-    assert not fake.calls_to("files.info")  # nothing to fetch: the bot does not open files
+    # deleted, past the limit, denied: never asked for; the Slack Connect stub through files.info, as Slack asks
+    assert [a["file"] for a in fake.calls_to("files.info")] == ["F0STUB0001"]
+    assert not fake.calls_to("download")
 
 
 def test_files_in_channels_follow_the_channel_rules(bot, fake):

@@ -227,14 +227,15 @@ def test_asking_the_ospo_team_from_the_pane_comes_back_to_the_thread(bot, fake):
 def test_files_in_the_pane_take_the_file_share_route(bot, fake):
     user, channel = new_user()
     thread_ts = open_thread(bot, fake, user, channel)
-    alone = {**file_share("", user=user, channel=channel), "thread_ts": thread_ts}
+    notes = fake.add_file("notes.txt", b"Remember the NOTICE file.\n", "text/plain")
+    alone = {**file_share("", [notes], user=user, channel=channel), "thread_ts": thread_ts}
     bot["slack"].send_event(event(alone))
     reply = fake.wait_for("chat.postMessage", count=2, where=in_thread(channel, thread_ts))[-1]
-    assert reply["text"].startswith("📎 I got your file")
-    worded = {**file_share("how do I sign off my commits?", user=user, channel=channel), "thread_ts": thread_ts}
+    assert reply["text"].startswith("📎 I can read CycloneDX, SPDX and npm lockfiles")
+    worded = {**file_share("how do I sign off my commits?", [notes], user=user, channel=channel), "thread_ts": thread_ts}
     bot["slack"].send_event(event(worded))
     answer = fake.wait_for("chat.postMessage", count=3, where=in_thread(channel, thread_ts))[-1]
-    assert "git commit -s" in text_of(answer) and "I don't open attached files" in text_of(answer)
+    assert "git commit -s" in text_of(answer) and "I haven't looked at the file itself" in text_of(answer)
 
 
 def test_a_thread_of_an_ordinary_dm_is_answered_as_before(bot, fake):

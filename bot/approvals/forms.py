@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
 from bot import licenses
 from bot.approvals.rules import classify_cla
+from bot.deps.exceptions import parse_components
 
 PREFIX = "OSPO-"
 TYPE_LABELS = {
@@ -31,7 +33,7 @@ YES_NO = ("yes", "no")
 
 @dataclass(frozen=True)
 class Field:
-    kind: str  # how the value is read: url, text, kind, bool, int, use, spdx (parse_value)
+    kind: str  # how the value is read: url, text, kind, bool, int, use, spdx, components, date (parse_value)
     label: str  # what the form calls it
     missing: str  # what to write when it is required and missing
     max_chars: int = 200
@@ -90,6 +92,18 @@ FIELD_SPECS = {
         "Say whether the project contains or calls cryptography (yes or no).",
         choices=YES_NO,
     ),
+    "components": Field(
+        "components",
+        "Components, one a line: package URL or name, then versions (e.g. pkg:npm/left-pad >=1.3, <2)",
+        "Name the components the exception is for, one a line: a package URL or a name, then a version range.",
+        max_chars=3000,
+    ),
+    "until": Field(
+        "date",
+        "Until (YYYY-MM-DD; empty: a year from approval)",
+        "Give the last day the exception holds, as YYYY-MM-DD.",
+        max_chars=10,
+    ),
     "proposed_license": Field("spdx", "Proposed license", 'Give the license you propose, e.g. "Apache-2.0".'),
     "proposed_name": Field(
         "text", "Proposed project name", "Give the name you propose for the project.", max_chars=100
@@ -106,7 +120,8 @@ FIELDS = {  # type -> (required, optional)
     ),
     "cla": (("repository_url", "cla", "description"), ("license", "justification")),
     "personal": (("description",), ("repository_url", "license", "justification")),
-    "exception": (("repository_url", "license", "use", "justification"), ("description",)),
+    # An exception names its components (which `deps check` then allows), a repository, or both.
+    "exception": (("license", "use", "justification"), ("components", "repository_url", "until", "description")),
 }
 _KIND_WORDS = dict(
     w.split(":") for w in "bug:bugfix fix:bugfix doc:docs documentation:docs typo:docs test:tests".split()
@@ -186,6 +201,9 @@ def clean(type: str, fields: dict[str, Any], policy: licenses.Policy) -> tuple[d
             values[name] = parse_value(name, value, policy)
         except ValueError as exc:
             errors[name] = str(exc)
+    if type == "exception" and not values.get("components") and not values.get("repository_url"):
+        if "components" not in errors and "repository_url" not in errors:
+            errors["components"] = FIELD_SPECS["components"].missing
     if type == "cla" and "cla" in values and classify_cla(values["cla"], policy)[0] in ("none", "dco"):
         errors["cla"] = "Give the name of the CLA; DCO sign-off or no CLA needs no cla request."
     return values, errors
@@ -216,6 +234,13 @@ def parse_value(name: str, value: Any, policy: licenses.Policy) -> Any:
         if _KIND_WORDS.get(word, word) not in KINDS:
             raise ValueError(spec.missing)
         return _KIND_WORDS.get(word, word)
+    if spec.kind == "components":
+        return "\n".join(f"{c} {v}".strip() for c, v in parse_components(text))  # ValueError: how to write it
+    if spec.kind == "date":
+        try:
+            return date.fromisoformat(text).isoformat()
+        except ValueError:
+            raise ValueError(spec.missing) from None
     if spec.kind == "use" and text not in policy.uses:
         raise ValueError(f"Choose one of: {', '.join(policy.uses)}.")
     if spec.kind == "spdx":

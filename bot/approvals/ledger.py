@@ -321,6 +321,10 @@ class Approvals:
             args.append(since.isoformat() if isinstance(since, date) else str(since))
         return self._select(self.db, " AND ".join(where) + " ORDER BY id", args)
 
+    def exceptions(self) -> list[Request]:
+        """Approved `exception` requests: the components `deps check` allows (bot.deps.grants)."""
+        return self._select(self.db, "type = 'exception' AND state = 'approved' ORDER BY id", [])
+
     def pending(self) -> list[Request]:
         """The approvers' queue, oldest first."""
         return sorted(self.list(state="pending"), key=lambda r: (r.created_at, r.id))

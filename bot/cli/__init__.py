@@ -1,6 +1,6 @@
 """`ospo-bot`: the command line, a thin skin over the library, one module per command group:
-ask, kb (sync, export, eval), license, requests (list, show, export), digest (and demo-data), db
-(migrate-to-postgres), and
+ask, kb (sync, export, eval), license, deps (check), requests (list, show, export), digest (and
+demo-data), db (migrate-to-postgres), and
 slack (serve, doctor: the only commands that know Slack). Each command builds the bot's parts with
 bot.wiring.Core, as `serve` does."""
 
@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from bot.cli import ask, db, digest, kb, license, requests, slack
+from bot.cli import ask, db, deps, digest, kb, license, requests, slack
 from bot.config import ConfigError, load_settings
 
 
@@ -30,6 +30,7 @@ for command in (
     slack.serve,
     slack.doctor,
     license.license_,
+    deps.deps,
     requests.requests_,
     digest.digest,
     digest.demo_data,

@@ -3,6 +3,7 @@ start-up checks, the progress bar, and bringing the knowledge base up to date.""
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -76,8 +77,10 @@ def setup_errors_end_the_command():
 
 
 @contextmanager
-def progress_bar(description: str):
-    """A progress callback for long syncs, drawn on stderr; silent when nothing is embedded."""
+def progress_bar(description: str, after: float = 0.0):
+    """A progress callback for long work, drawn on stderr; silent when there is nothing to do, and
+    until `after` seconds have passed (a check that takes a moment draws no bar)."""
+    started = time.monotonic()
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -90,6 +93,8 @@ def progress_bar(description: str):
 
         def update(done: int, total: int) -> None:
             nonlocal task
+            if task is None and time.monotonic() - started < after:
+                return
             if task is None:
                 task = progress.add_task(description, total=total)
             progress.update(task, completed=done)

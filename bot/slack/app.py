@@ -20,6 +20,7 @@ from bot.slack import (
     approvals,
     assistant,
     commands,
+    deps,
     events,
     fallbacks,
     functions,
@@ -35,7 +36,9 @@ from bot.wiring import Core
 
 log = logging.getLogger(__name__)
 # The assistant first (a middleware: it takes the pane's events before any listener); fallbacks last.
-SURFACES = (assistant, events, unfurls, home, commands, shortcuts, functions, actions, views, approvals, fallbacks)
+SURFACES = (
+    assistant, events, unfurls, home, commands, shortcuts, functions, actions, views, approvals, deps, fallbacks,
+)  # fmt: skip
 
 
 def build_app(core: Core, client: WebClient | None = None, process_before_response: bool = False) -> App:

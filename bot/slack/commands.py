@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.slack import approvals, ids
+from bot.slack import approvals, deps, ids
 from bot.slack.blocks.answers import answer_blocks, answer_text, help_blocks
 from bot.wiring import Core
 
@@ -24,6 +24,8 @@ def ospo(ack, command, respond, client, core: Core):
         approvals.open_form(client, command["trigger_id"], {"repository_url": rest.split()[0]} if rest else {})
     elif word == "status":
         approvals.status(client, core, command["user_id"], rest, respond)
+    elif word == "check":
+        deps.check_command(client, core, command["user_id"], rest, respond)
     elif word == "cancel":
         approvals.cancel(client, core, command["user_id"], rest, respond)
     else:

@@ -14,7 +14,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.approvals import find_refs
-from bot.slack import unfurls
+from bot.slack import deps, unfurls
 from bot.slack.blocks.answers import FILES_NOT_READ, FILES_ONLY
 from bot.slack.blocks.triage import relay_blocks, relay_text, relayed_blocks
 from bot.slack.conversation import answer_in, question_text
@@ -83,9 +83,13 @@ def on_mention(event, client, context, core: Core):
     refs = find_refs(event.get("text"))
     if refs and unfurls.show_requests(client, core, event, refs, thread_ts):
         return  # a question about requests: their cards, not the handbook
-    if event.get("files") and not question_text(event.get("text"), context.bot_user_id):
-        client.chat_postMessage(channel=event["channel"], thread_ts=thread_ts, text=FILES_ONLY)
-        return
+    if event.get("files"):
+        words = question_text(event.get("text"), context.bot_user_id)
+        if deps.on_file_share(event, client, core, say_not_sbom=not words):
+            return  # the files' checks (SBOMs, lockfiles) or what the bot reads are the answer
+        if not words:
+            client.chat_postMessage(channel=event["channel"], thread_ts=thread_ts, text=FILES_ONLY)
+            return
     answer_in(
         client,
         core.desk,
@@ -113,11 +117,14 @@ def on_file_share(event, client, context, core: Core, status=None):
     """A message with files (a LICENSE, a lockfile, a screenshot), wherever the bot would answer its
     words, in a DM, a channel or the assistant pane (status: the pane's set_status). Its words are the
     question, answered as usual with a note that files are not read; a file alone gets FILES_ONLY.
-    Checks of the files themselves hook in here, before the words."""
-    if question_text(event.get("text"), context.bot_user_id):
+    SBOMs and lockfiles are checked first (bot/slack/deps.py): their check is the answer."""
+    words = question_text(event.get("text"), context.bot_user_id)
+    thread_ts = thread_to_answer(event, context, core)
+    if thread_ts is not None and deps.on_file_share(event, client, core, say_not_sbom=not words):
+        return
+    if words:
         answer_message(event, client, context, core, note=FILES_NOT_READ, status=status)
         return
-    thread_ts = thread_to_answer(event, context, core)
     if thread_ts is not None:
         client.chat_postMessage(channel=event["channel"], thread_ts=thread_ts or None, text=FILES_ONLY)
 

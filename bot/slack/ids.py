@@ -1,9 +1,9 @@
 """Every id the bot gives Slack and listens for: grep a constant to find both the button (or modal)
 that carries it and the listener that handles it.
 
-Buttons carry only an id as their value (a question, escalation, request or section id); modals carry it as
-private_metadata. The `block_id`s and inner `action_id`s below are where a modal's listener reads
-what was typed.
+Buttons carry only an id as their value (a question, escalation, request or section id; DEPS_EXCEPTION
+carries the components it pre-fills, as JSON); modals carry it as private_metadata. The `block_id`s and
+inner `action_id`s below are where a modal's listener reads what was typed.
 """
 
 COMMAND = "/ospo"
@@ -40,6 +40,9 @@ REJECT = "approval_reject"
 ASK_FOR_INFO = "approval_needs_info"
 REOPEN = "approval_reopen"
 ANSWER_INFO = "approval_answer"  # the requester's "Answer" (in the DM and the reminder): opens the modal of this id
+
+# -- dependency checks (SBOMs and lockfiles shared with the bot) -----------------------------------
+DEPS_EXCEPTION = "deps_exception"  # "Request an exception" under a failed check; value: what pre-fills the form
 
 # -- approvals: modals and their inputs -------------------------------------------------------------
 APPROVAL_REQUEST = "approval_request"  # the request form; each field's block_id is its name in bot.approvals

@@ -33,11 +33,15 @@ USE_LABEL = {
     "internal": "Internal tools",
 }
 
-# Files shared with the bot: what it does with them today (their words are answered, the files are
-# not opened). Change these two when the bot learns to read a kind of file.
-FILES_NOT_READ = "📎 I answered your words; I don't open attached files, so I haven't looked at the file itself."
+# Files shared with the bot that are not SBOMs or lockfiles (bot/slack/deps.py checks those): their
+# words are answered, the files not opened. Change these two when the bot learns to read more.
+FILES_NOT_READ = (
+    "📎 I answered your words; I only read SBOMs and lockfiles (CycloneDX, SPDX, npm package-lock.json), "
+    "so I haven't looked at the file itself."
+)
 FILES_ONLY = (
-    "📎 I got your file, but I don't open attachments. Tell me in words what you want to know, e.g. "
+    "📎 I got your file, but I can't open it. I check SBOMs and lockfiles (CycloneDX, SPDX, npm "
+    "package-lock.json) shared with me; for anything else, tell me in words what you want to know, e.g. "
     "“can we ship a product that uses GPL-3.0 code?”, or name the file's license and I'll give you "
     "our policy's verdict. `/ospo help` shows what else I do."
 )
@@ -53,6 +57,9 @@ HELP = """*I answer open-source questions from the OSPO handbook, quoting it wor
 • *Approvals:* `/ospo approve [repository URL]` asks to contribute upstream, release a project, sign a
   CLA, get a copyright release or a license exception. `/ospo status [OSPO-42]` shows where your
   requests stand; `/ospo cancel OSPO-42` withdraws one.
+• *Dependencies:* share an SBOM or lockfile with me (CycloneDX, SPDX, npm `package-lock.json`), say
+  “for saas” if it isn't shipped, and I check every component against the policy; or
+  `/ospo check <link to a shared file>`.
 • `/ospo help` shows this."""
 
 

@@ -118,6 +118,9 @@ def request_summary(request: Request, zone: tzinfo = UTC, details: bool = True) 
         lines.append(quote(escape(fit(str(f["description"]), 800))))
     if f.get("justification"):
         lines.append("_Why:_ " + escape(fit(str(f["justification"]), 500)))
+    if f.get("components"):  # an exception: what `deps check` will allow, and until when
+        until = f" · until {f['until']}" if f.get("until") else " · for a year from approval"
+        lines.append("_Components:_ " + escape(fit(", ".join(str(f["components"]).splitlines()), 500)) + until)
     return "\n".join(lines)
 
 
