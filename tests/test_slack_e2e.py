@@ -260,7 +260,7 @@ def test_a_file_with_words_is_answered_from_the_words(bot, fake):
     answer = posted(fake, in_channel(channel))
     assert "AGPL in services" in blocks_text(answer)
     assert "I haven't looked at the file itself" in blocks_text(answer)  # honest about what was read
-    assert [a["file"] for a in fake.calls_to("files.info")] == [license_file["id"]]  # looked for an SBOM
+    assert license_file["id"] in [a["file"] for a in fake.calls_to("files.info")]  # looked for an SBOM
     assert fake.wait_for("reactions.remove", where=in_channel(channel))[-1]["timestamp"] == message["ts"]
 
 
@@ -281,8 +281,9 @@ def test_files_slack_will_not_let_the_bot_read_change_nothing(bot, fake):
     bot["slack"].send_event(event(file_share("", UNREADABLE_FILES[1:], user, channel)))
     assert posted(fake, in_channel(channel))["text"].startswith("📎 I got your file")
     # deleted, past the limit, denied: never asked for; the Slack Connect stub through files.info, as Slack asks
-    assert [a["file"] for a in fake.calls_to("files.info")] == ["F0STUB0001"]
-    assert not fake.calls_to("download")
+    unreadable = {f["id"] for f in UNREADABLE_FILES}
+    assert [a["file"] for a in fake.calls_to("files.info") if a["file"] in unreadable] == ["F0STUB0001"]
+    assert not [a for a in fake.calls_to("download") if a["file"] in unreadable]
 
 
 def test_files_in_channels_follow_the_channel_rules(bot, fake):

@@ -232,7 +232,7 @@ def test_files_in_the_pane_take_the_file_share_route(bot, fake):
     bot["slack"].send_event(event(alone))
     reply = fake.wait_for("chat.postMessage", count=2, where=in_thread(channel, thread_ts))[-1]
     assert reply["text"].startswith("📎 I can read CycloneDX, SPDX and npm lockfiles")
-    worded = {**file_share("how do I sign off my commits?", [notes], user=user, channel=channel), "thread_ts": thread_ts}
+    worded = file_share("how do I sign off my commits?", [notes], user=user, channel=channel) | {"thread_ts": thread_ts}
     bot["slack"].send_event(event(worded))
     answer = fake.wait_for("chat.postMessage", count=3, where=in_thread(channel, thread_ts))[-1]
     assert "git commit -s" in text_of(answer) and "I haven't looked at the file itself" in text_of(answer)
