@@ -26,9 +26,12 @@ from tests.fakeslack import FakeSlack  # noqa: E402
 from tests.slackkit import SlackSide, command, dm, event  # noqa: E402
 
 
-def ask_all(slack: SlackSide, fake: FakeSlack, texts: list[str], concurrency: int, tag: str) -> list[float]:
+def ask_all(
+    slack: SlackSide, fake: FakeSlack, texts: list[str], concurrency: int, tag: str
+) -> tuple[list[float], float]:
     """`concurrency` askers, each sending a DM and waiting for its answer before the next (closed
-    loop, as people do); latency = the answer's chat.postMessage arriving - the event sent."""
+    loop, as people do); latency = the answer's chat.postMessage arriving - the event sent.
+    Returns the latencies and the answers per second over the run."""
     latencies: list[float] = []
 
     def one(n: int) -> None:
@@ -40,13 +43,15 @@ def ask_all(slack: SlackSide, fake: FakeSlack, texts: list[str], concurrency: in
         arrived = next(c.at for c in fake.calls if c.method == "chat.postMessage" and c.args.get("channel") == channel)
         latencies.append(arrived - sent)
 
+    started = time.monotonic()
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(one, range(len(texts))))
+    per_second = len(texts) / (time.monotonic() - started)
     answers = [
         c for c in fake.calls if c.method == "chat.postMessage" and str(c.args.get("channel", "")).startswith(f"D{tag}")
     ]
     assert len(answers) == len(texts), f"{len(answers)} answers for {len(texts)} questions: lost or duplicated"
-    return latencies
+    return latencies, per_second
 
 
 def main() -> None:
@@ -60,7 +65,7 @@ def main() -> None:
             ready = bot.ready_seconds
             slack = SlackSide(bot.events_url)
             ask_all(slack, fake, texts[:10], 1, "W")  # warm-up
-            alone = ask_all(slack, fake, texts[:50], 1, "A")
+            alone, _ = ask_all(slack, fake, texts[:50], 1, "A")
             acks: list[float] = []
             done = threading.Event()
 
@@ -74,7 +79,7 @@ def main() -> None:
 
             thread = threading.Thread(target=commands)
             thread.start()
-            crowd = ask_all(slack, fake, (texts * 10)[: args.answers], 20, "B")
+            crowd, crowd_rate = ask_all(slack, fake, (texts * 10)[: args.answers], 20, "B")
             done.set()
             thread.join()
             rss_mb = memory_mb(bot.process.pid, "VmHWM")
@@ -92,6 +97,7 @@ def main() -> None:
         table.add_row(name, str(len(values)), *(f"{figures[k]:.0f}" for k in ("p50", "p95", "p99")))
     console = Console()
     console.print(table)
+    console.print(f"20 concurrent askers: {crowd_rate:.0f} answers/s")
     console.print(f"server peak RSS: {rss_mb:.0f} MB")
 
 

@@ -50,7 +50,7 @@ class Learning:
             ).fetchone()
         ):
             return False
-        vector = self.index.embedder.encode([phrasing])[0]
+        vector = self.index.embedder.encode_question(phrasing)
         with transaction(self.db):
             row_id = (
                 self.db["learned_phrasings"]
