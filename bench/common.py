@@ -73,7 +73,10 @@ def indexed_data(knowledge: Path) -> Path:
     if not kept.is_dir():
         making = Path(tempfile.mkdtemp(prefix=kept.name + "-"))
         env = {**os.environ, "OSPO_KNOWLEDGE_DIR": str(knowledge), "OSPO_DATA_DIR": str(making / "data")}
-        subprocess.run([str(Path(sys.executable).parent / "ospo-bot"), "kb", "sync"], env=env, check=True)
+        # its report to stderr: stdout may be a --json result
+        subprocess.run(
+            [str(Path(sys.executable).parent / "ospo-bot"), "kb", "sync"], env=env, check=True, stdout=sys.stderr
+        )
         try:
             (making / "data").rename(kept)  # whole or not at all, even with two runs at once
         except OSError:

@@ -204,8 +204,8 @@ class VectorStore:
         return self.collection.count()
 
     def query(self, embedding: list[float], n: int) -> list[tuple[str, float]]:
-        """The n nearest chunks as (chunk id, cosine similarity), best first."""
-        n = min(n, self.count())
+        """The n nearest chunks as (chunk id, cosine similarity), best first (fewer when the collection
+        holds fewer: Chroma caps n itself, so no count() first, which took as long as the query)."""
         if n <= 0:
             return []
         result = self.collection.query(query_embeddings=[embedding], n_results=n, include=["distances"])

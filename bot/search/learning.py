@@ -90,8 +90,8 @@ class Learning:
 
     def query(self, vector: list[float], n: int = 20) -> dict[str, float]:
         """The sections whose learned phrasings are nearest to the question: section id -> cosine."""
-        if not self.count():
-            return {}
+        if not self.db.execute("SELECT EXISTS (SELECT 1 FROM learned_phrasings)").fetchone()[0]:
+            return {}  # nothing learned yet (a plain query: this runs for every question)
         hits = self.vectors.query(vector, n)
         ids = [int(cid.split("-", 1)[1]) for cid, _ in hits]
         if not ids:
