@@ -387,7 +387,12 @@ def figures(args, ready, requests, skipped, replies, samples, warmup, peak_mb, l
         "peak_mb": round(peak_mb, 1),
     }
     answer_ms = latency(answered) or {"p50": None, "p95": None, "p99": None, "mean": None}
-    per_second = len(answered) / args.seconds
+    # Over the run, or until the last answer when the server (or the generator, starved of acks) fell
+    # behind by more than a second: answers owed at the end are not throughput.
+    first_sent = min((r.sent for r in questions), default=0.0)
+    last_answer = max((r.sent + r.replied for r in questions if r.replied is not None), default=first_sent)
+    span = last_answer - first_sent if last_answer - first_sent > args.seconds + 1 else args.seconds
+    per_second = len(answered) / span
     lags = [r.sent - r.due for r in requests]
     p95 = answer_ms["p95"] if answered else float("inf")  # nothing answered: a FAIL
     lost_or_duplicated = errors["lost"] + errors["duplicated"]
@@ -403,6 +408,7 @@ def figures(args, ready, requests, skipped, replies, samples, warmup, peak_mb, l
             "answered": len(answered),
             "busy": sum(1 for r in questions if r.busy),
             "per_second": round(per_second, 2),
+            "seconds_to_last_answer": round(span, 1),
             "answer_ms": answer_ms,
         },
         "kinds": kinds,

@@ -77,6 +77,8 @@ def test_overload_is_told_busy_at_once_and_the_waiting_questions_are_answered(bo
     for channel, quoted in (("D0BUSY1", "git commit -s"), ("D0BUSY2", "Affero")):
         answer = fake.wait_for("chat.postMessage", where=lambda a, c=channel: a.get("channel") == c, timeout=WAIT)
         assert quoted in str(answer[-1].get("blocks")), channel
+    for channel in ("D0BUSY1", "D0BUSY2"):  # once each, and never told "busy"
+        assert [busy_text() == m.get("text") for m in messages_to(fake, channel)] == [False], channel
     # The busy asker's 👀 came off again, and they got nothing but the busy reply.
     removed = fake.wait_for("reactions.remove", where=lambda a: a.get("channel") == "D0BUSY3", timeout=WAIT)
     assert removed and messages_to(fake, "D0BUSY3") == told
