@@ -4,19 +4,20 @@ Embedding 20 short questions as one batch takes about a third of the time of emb
 one, so `Batcher.run(item)` lets each caller share the model's next call with whoever else is
 waiting, and still get its own result back:
 
-- The model idle: the item runs at once, alone (no wait when the server is quiet).
-- The model busy: callers wait in a queue; when the running batch ends, the next batch takes up to
-  `batch_size` of them (after waiting at most `window` seconds for it to fill). So the questions that
-  arrived during one batch form the next one.
+- The model idle: the first caller's item runs at once, alone (no wait when the server is quiet).
+- The model busy: callers wait in a queue; when the running batch ends, the oldest waiting caller
+  runs the next batch with up to `batch_size` of them (after waiting at most `window` seconds for
+  that batch to fill). So the questions that arrived during one batch form the next one.
 - At most `queue_size` callers wait; the next one gets `Busy` at once, instead of a queue (and a
   wait) that grows without limit when more questions arrive than the model can embed.
 - An item whose batch fails is run again alone, so an error reaches only the caller it belongs to.
 
-The work runs in one thread of the Batcher's own (started on first use, a daemon), not in the
-callers' threads: torch keeps a pool of worker threads and memory for each thread that calls it, so
-running the model from any of a hundred Slack listener threads made the server's RSS climb by
-hundreds of MB under load (bench/load.py). Used by bot.search.index.Embedder for questions; `kb sync`
-embeds its chunks in large batches directly.
+The work runs in a caller's thread (the one at the head of the queue), so there is no thread of
+its own to start or stop. (A thread of its own for the model was tried: in `ospo-bot serve` a lone
+question then took ~190 ms instead of ~35, and 20 askers got 17 answers/s instead of 43; measured
+back to back with bench/slack_latency.py, cause not found. It did keep RSS lower under overload.)
+
+Used by bot.search.index.Embedder for questions; `kb sync` embeds its chunks in large batches directly.
 """
 
 from __future__ import annotations
@@ -43,17 +44,18 @@ class Busy(RuntimeError):
 class _Job(Generic[T, R]):
     """One caller's item, and what became of it."""
 
-    __slots__ = ("item", "done", "result", "error")
+    __slots__ = ("item", "wake", "leads", "done", "result", "error")
 
     def __init__(self, item: T):
         self.item = item
-        self.done = threading.Event()
+        self.wake = threading.Event()  # set when done, or when this caller is to run the next batch
+        self.leads = False
+        self.done = False
         self.result: R | None = None
         self.error: BaseException | None = None
 
     def finish(self, result: R | None = None, error: BaseException | None = None) -> None:
-        self.result, self.error = result, error
-        self.done.set()
+        self.result, self.error, self.done = result, error, True
 
 
 class Batcher(Generic[T, R]):
@@ -77,11 +79,9 @@ class Batcher(Generic[T, R]):
         self.batch_size, self.queue_size, self.window = batch_size, queue_size, window
         self.busy_message = busy_message
         self._lock = threading.Lock()
-        self._arrived = threading.Condition(self._lock)  # the worker waits on it for items
+        self._arrived = threading.Condition(self._lock)  # a caller collecting a batch waits on it
         self._waiting: deque[_Job[T, R]] = deque()  # not yet in a batch, oldest first
-        self._worker: threading.Thread | None = None
-        self._running = False  # a batch is in the work
-        self._came_while_running = False  # some waiting item arrived while a batch ran: the model is busy
+        self._running = False  # a batch is being collected or run
         self.batches = 0  # batches run, and items in them: the figures say how well it batches
         self.batched = 0
         self.refused = 0
@@ -99,41 +99,42 @@ class Batcher(Generic[T, R]):
                 self.refused += 1
                 raise Busy(self.busy_message.format(waiting=len(self._waiting)))
             self._waiting.append(job)
-            self._came_while_running |= self._running
-            if self._worker is None:
-                self._worker = threading.Thread(target=self._serve, name="batcher", daemon=True)
-                self._worker.start()
-            self._arrived.notify()
-        job.done.wait()
+            if self._running:
+                self._arrived.notify()
+            else:  # idle: this caller runs its item now
+                self._running = job.leads = True
+        idle = job.leads
+        if not idle:
+            job.wake.wait()
+        if not job.done:  # this caller is the oldest waiting one: it runs the next batch
+            self._run_batch(collect=not idle)
         if job.error is not None:
             raise job.error
         return job.result  # type: ignore[return-value]
 
-    def _serve(self) -> None:
-        try:
-            while True:
-                batch = self._next_batch()
-                try:
-                    self._complete(batch)
-                finally:
-                    with self._lock:
-                        self._running = False
-        finally:  # only a BaseException ends it: the next caller starts another
-            with self._lock:
-                self._worker = None
-
-    def _next_batch(self) -> list[_Job[T, R]]:
-        """The next batch: at once when items wait (the first of a quiet spell runs alone, and
-        those that came during a batch go together), else as soon as one arrives."""
+    def _run_batch(self, collect: bool) -> None:
         with self._lock:
-            self._arrived.wait_for(lambda: self._waiting)
-            if self.window and self._came_while_running and len(self._waiting) < self.batch_size:
-                self._arrived.wait_for(lambda: len(self._waiting) >= self.batch_size, timeout=self.window)
+            if collect and self.window:  # busy: let the batch fill a little
+                full = min(self.batch_size, self.queue_size)
+                self._arrived.wait_for(lambda: len(self._waiting) >= full, timeout=self.window)
             batch = [self._waiting.popleft() for _ in range(min(self.batch_size, len(self._waiting)))]
-            self._running, self._came_while_running = True, bool(self._waiting)
             self.batches += 1
             self.batched += len(batch)
-        return batch
+        try:
+            self._complete(batch)
+        finally:
+            for job in batch:
+                if not job.done:  # the work raised beyond Exception (e.g. KeyboardInterrupt in this thread)
+                    job.finish(error=RuntimeError("the batch was interrupted; try again"))
+            with self._lock:
+                if self._waiting:  # hand over to the oldest waiting caller
+                    head = self._waiting[0]
+                    head.leads = True
+                    head.wake.set()
+                else:
+                    self._running = False
+            for job in batch:
+                job.wake.set()
 
     def _complete(self, batch: list[_Job[T, R]]) -> None:
         try:
@@ -147,9 +148,5 @@ class Batcher(Generic[T, R]):
                 for job in batch:
                     self._complete([job])
             return
-        except BaseException as error:  # e.g. SystemExit: no caller may wait for ever
-            for job in batch:
-                job.finish(error=RuntimeError(f"the batch was interrupted ({type(error).__name__}); try again"))
-            raise
         for job, result in zip(batch, results, strict=True):
             job.finish(result)

@@ -160,23 +160,6 @@ def test_an_error_reaches_only_the_caller_whose_item_caused_it():
     assert batcher.run("next") == "NEXT"  # not stuck after a failure
 
 
-def test_the_work_runs_in_one_thread_of_its_own_whichever_thread_asks():
-    """torch keeps threads and memory per calling thread: a hundred listener threads each running the
-    model grew the server's RSS by hundreds of MB (bench/load.py)."""
-    threads = set()
-
-    def work(items):
-        threads.add(threading.current_thread())
-        return items
-
-    batcher = Batcher(work)
-    callers = [Caller(batcher, f"q{n}") for n in range(5)]
-    for caller in callers:  # one after the other: five batches, from five threads
-        caller.start()
-        assert caller.outcome() == caller.item
-    assert batcher.batches == 5 and len(threads) == 1 and threads.isdisjoint(callers)
-
-
 def test_work_that_gives_the_wrong_number_of_results_is_an_error_not_a_mixup():
     batcher = Batcher(lambda items: ["only one"] * (len(items) + 1))
     with pytest.raises(RuntimeError, match="2 results for 1 items"):
