@@ -18,7 +18,8 @@ lost or duplicated, no errors, RSS growth from the end of warm-up to the end <= 
 
     .venv/bin/python bench/load.py [--seconds 60] [--rate 100] [--users 400] [--json]
 
-Start-up indexes the handbook into a fresh data dir first (~15 s on a quiet machine).
+The data dir starts as a copy of the knowledge folder's index, made once by `kb sync` and kept in the
+temp dir (bench/common.py: indexed_data), so start-up is the server's own.
 """
 
 from __future__ import annotations
