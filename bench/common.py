@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -56,6 +58,33 @@ class RunningBot:
     ready_seconds: float  # process start to /healthz answering
 
 
+def indexed_data(knowledge: Path) -> Path:
+    """A data dir with `knowledge` already indexed, made once per content of the folder (and of the
+    code that indexes it) and kept in the temp dir: each run starts from a copy, so start-up is the
+    server's own and not indexing, which takes ~15 s for the handbook on a quiet machine and minutes on
+    one shared with test runs (bench/ingest.py measures indexing)."""
+    import hashlib
+    import subprocess
+
+    digest = hashlib.sha256()
+    for path in sorted(p for p in knowledge.rglob("*") if p.is_file()) + sorted((ROOT / "bot/search").glob("*.py")):
+        digest.update(str(path.relative_to(path.parents[1])).encode() + path.read_bytes())
+    kept = Path(tempfile.gettempdir()) / f"ospo-bot-bench-index-{digest.hexdigest()[:16]}"
+    if not kept.is_dir():
+        making = Path(tempfile.mkdtemp(prefix=kept.name + "-"))
+        env = {**os.environ, "OSPO_KNOWLEDGE_DIR": str(knowledge), "OSPO_DATA_DIR": str(making / "data")}
+        # its report to stderr: stdout may be a --json result
+        subprocess.run(
+            [str(Path(sys.executable).parent / "ospo-bot"), "kb", "sync"], env=env, check=True, stdout=sys.stderr
+        )
+        try:
+            (making / "data").rename(kept)  # whole or not at all, even with two runs at once
+        except OSError:
+            shutil.rmtree(making / "data")  # the other run's copy is there now
+        shutil.rmtree(making, ignore_errors=True)
+    return kept
+
+
 @contextmanager
 def serve_bot(fake, env: dict | None = None) -> Iterator[RunningBot]:
     """`ospo-bot serve` in HTTP mode as its own process, with a fresh temp data dir and the given fake
@@ -74,8 +103,9 @@ def serve_bot(fake, env: dict | None = None) -> Iterator[RunningBot]:
             "OSPO_TRIAGE_CHANNEL": "C0TRIAGE",
             **(env or {}),
         }
+        shutil.copytree(indexed_data(Path(full_env["OSPO_KNOWLEDGE_DIR"])), full_env["OSPO_DATA_DIR"])
         started = time.monotonic()
-        process, base, log_path = start_bot(full_env, Path(tmp))
+        process, base, log_path = start_bot(full_env, Path(tmp), ready_within=900)
         try:
             yield RunningBot(process, base + "/slack/events", log_path, time.monotonic() - started)
         finally:

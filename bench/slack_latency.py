@@ -34,9 +34,12 @@ from tests.slackkit import (  # noqa: E402
 )
 
 
-def ask_all(slack: SlackSide, fake: FakeSlack, texts: list[str], concurrency: int, tag: str) -> list[float]:
+def ask_all(
+    slack: SlackSide, fake: FakeSlack, texts: list[str], concurrency: int, tag: str
+) -> tuple[list[float], float]:
     """`concurrency` askers, each sending a DM and waiting for its answer before the next (closed
-    loop, as people do); latency = the answer's chat.postMessage arriving - the event sent."""
+    loop, as people do); latency = the answer's chat.postMessage arriving - the event sent.
+    Returns the latencies and the answers per second over the run."""
     latencies: list[float] = []
 
     def one(n: int) -> None:
@@ -48,13 +51,15 @@ def ask_all(slack: SlackSide, fake: FakeSlack, texts: list[str], concurrency: in
         arrived = next(c.at for c in fake.calls if c.method == "chat.postMessage" and c.args.get("channel") == channel)
         latencies.append(arrived - sent)
 
+    started = time.monotonic()
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(one, range(len(texts))))
+    per_second = len(texts) / (time.monotonic() - started)
     answers = [
         c for c in fake.calls if c.method == "chat.postMessage" and str(c.args.get("channel", "")).startswith(f"D{tag}")
     ]
     assert len(answers) == len(texts), f"{len(answers)} answers for {len(texts)} questions: lost or duplicated"
-    return latencies
+    return latencies, per_second
 
 
 def ask_in_the_pane(slack: SlackSide, fake: FakeSlack, texts: list[str]) -> tuple[list[float], list[float]]:
@@ -91,7 +96,7 @@ def main() -> None:
             ready = bot.ready_seconds
             slack = SlackSide(bot.events_url)
             ask_all(slack, fake, texts[:10], 1, "W")  # warm-up
-            alone = ask_all(slack, fake, texts[:50], 1, "A")
+            alone, _ = ask_all(slack, fake, texts[:50], 1, "A")
             pane_status, pane_answer = ask_in_the_pane(slack, fake, texts[:50])
             acks: list[float] = []
             done = threading.Event()
@@ -106,7 +111,7 @@ def main() -> None:
 
             thread = threading.Thread(target=commands)
             thread.start()
-            crowd = ask_all(slack, fake, (texts * 10)[: args.answers], 20, "B")
+            crowd, crowd_rate = ask_all(slack, fake, (texts * 10)[: args.answers], 20, "B")
             done.set()
             thread.join()
             rss_mb = memory_mb(bot.process.pid, "VmHWM")
@@ -126,6 +131,7 @@ def main() -> None:
         table.add_row(name, str(len(values)), *(f"{figures[k]:.0f}" for k in ("p50", "p95", "p99")))
     console = Console()
     console.print(table)
+    console.print(f"20 concurrent askers: {crowd_rate:.0f} answers/s")
     console.print(f"server peak RSS: {rss_mb:.0f} MB")
 
 

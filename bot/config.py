@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot import batching
+
 REPO_KNOWLEDGE_DIR = Path(__file__).resolve().parents[1] / "knowledge"
 # OSPO_KEYWORD_CONFIDENCE_THRESHOLD's default per back end, from `kb eval --mode keyword --offtopic` on
 # the bundled handbook's tuning questions (README, "How well it answers").
@@ -63,6 +65,12 @@ class Settings(BaseSettings):
     # its own default, both from the bundled handbook's tuning questions.
     keyword_confidence_threshold: float | None = Field(default=None, gt=0.0, alias="OSPO_KEYWORD_CONFIDENCE_THRESHOLD")
     log_level: str = Field(default="WARNING", alias="OSPO_LOG_LEVEL")
+    # Questions asked at the same time are embedded in one call of the model (bot/batching.py): at most
+    # this many in one call; at most OSPO_EMBED_QUEUE wait for the next one, and the one after is told
+    # the bot is busy; while a batch runs, the next waits up to OSPO_EMBED_WINDOW_MS to fill.
+    embed_batch_size: int = Field(default=batching.BATCH_SIZE, ge=1, le=512, alias="OSPO_EMBED_BATCH_SIZE")
+    embed_queue: int = Field(default=batching.QUEUE_SIZE, ge=1, le=10_000, alias="OSPO_EMBED_QUEUE")
+    embed_window_ms: float = Field(default=batching.WINDOW_SECONDS * 1000, ge=0, le=1000, alias="OSPO_EMBED_WINDOW_MS")
 
     # Slack (needed by `ospo-bot serve` and `doctor` only)
     slack_bot_token: str | None = Field(default=None, alias="SLACK_BOT_TOKEN", repr=False)
@@ -328,6 +336,15 @@ EXPECTED = {
     "OSPO_KEYWORD_CONFIDENCE_THRESHOLD": (
         f"a number above 0, default {SQLITE_KEYWORD_THRESHOLD} (with OSPO_DATABASE_URL {POSTGRES_KEYWORD_THRESHOLD}); "
         "`ospo-bot kb eval --mode keyword --offtopic` suggests one"
+    ),
+    "OSPO_EMBED_BATCH_SIZE": f"a whole number of questions embedded in one call, 1-512, default {batching.BATCH_SIZE}",
+    "OSPO_EMBED_QUEUE": (
+        f"a whole number of questions that may wait for the model before more are told the bot is busy, "
+        f"1-10000, default {batching.QUEUE_SIZE}"
+    ),
+    "OSPO_EMBED_WINDOW_MS": (
+        f"milliseconds a batch may wait to fill while the model is busy, 0-1000, default "
+        f"{batching.WINDOW_SECONDS * 1000:g}"
     ),
     "PORT": "the HTTP port `ospo-bot serve` listens on, 1-65535, default 3000",
     "CHROMA_PORT": "the Chroma server's port, 1-65535, default 8000",

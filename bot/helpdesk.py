@@ -7,6 +7,7 @@ what it returns. Nothing here knows Slack's payloads.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,12 +18,15 @@ from urllib.parse import urlsplit
 import yaml
 
 from bot import claims, compatibility, licenses
+from bot.batching import Busy
 from bot.compatibility import Compatibility
 from bot.search.answer import Answer
 from bot.search.documents import ASKED
 from bot.search.index import LEARNED_PREFIX, SyncReport
 from bot.search.knowledge_base import KnowledgeBase
 from bot.store import iso, now
+
+log = logging.getLogger(__name__)
 
 NOTICE_WINDOW_DAYS = 90  # answers older than this are not followed up when policy changes
 NOTICE = "notice"  # claims.what: sending one policy-change notice
@@ -234,7 +238,10 @@ class HelpDesk:
         ).fetchone()
         if row:
             question, chunk_id = row
-            self.kb.learning.add(chunk_id.rsplit("~", 1)[0], question, question_id=question_id, user=user)
+            try:
+                self.kb.learning.add(chunk_id.rsplit("~", 1)[0], question, question_id=question_id, user=user)
+            except Busy:  # the vote counts; only this lesson is lost, under overload
+                log.info("busy: question %s not learned from its 👍", question_id)
 
     # -- the human loop -------------------------------------------------------------------
     def escalate(

@@ -202,8 +202,9 @@ def bot_env(folder: Path, fake, model_name: str, knowledge: dict[str, str] = SMA
     }
 
 
-def start_bot(env: dict, tmp_path: Path, port: int | None = None, preexec_fn=None):
-    """`ospo-bot serve` in HTTP mode as its own process; returns (process, base_url, log_path)."""
+def start_bot(env: dict, tmp_path: Path, port: int | None = None, preexec_fn=None, ready_within: float = 120):
+    """`ospo-bot serve` in HTTP mode as its own process; returns (process, base_url, log_path). A bot
+    not ready within `ready_within` seconds is stopped (not left running) and TimeoutError raised."""
     from tests.slackkit import SIGNING_SECRET
 
     port = port or free_port()
@@ -235,7 +236,11 @@ def start_bot(env: dict, tmp_path: Path, port: int | None = None, preexec_fn=Non
         except OSError:
             return False
 
-    wait_until(healthy, 120, "ospo-bot serve to answer /healthz")
+    try:
+        wait_until(healthy, ready_within, "ospo-bot serve to answer /healthz")
+    except BaseException:
+        stop_bot(process)
+        raise
     return process, base, log_path
 
 

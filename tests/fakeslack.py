@@ -51,6 +51,12 @@ class Failure:
     forever: bool = False  # not used up: fails every matching call until clear_failures()
 
 
+class ListeningServer(ThreadingHTTPServer):
+    # The bot calls Slack from dozens of threads at once (bench/load.py): with socketserver's default
+    # backlog of 5, the kernel drops the extra connects and the bot's calls retry them a second later.
+    request_queue_size = 256
+
+
 class FakeSlack:
     def __init__(self, tokens: tuple[str, ...] = (BOT_TOKEN, WORKFLOW_TOKEN)):
         self.tokens = set(tokens)
@@ -69,7 +75,7 @@ class FakeSlack:
         self.usergroups: dict[str, list[str]] = {}  # user group id -> member ids (usergroups.users.list)
         self.files: dict[str, dict] = {}  # file id -> its files.info object, plus "content" (add_file)
         self._ts = itertools.count(1)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = ListeningServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property

@@ -4,9 +4,12 @@ and learned evidence never makes an answer confident."""
 
 from __future__ import annotations
 
+import threading
+
 from bot.helpdesk import HelpDesk
+from bot.search import index
 from bot.search.knowledge_base import KnowledgeBase
-from tests.conftest import write_docs
+from tests.conftest import wait_until, write_docs
 
 SIGN_OFF = "cla/dco.md#how-to-sign-off"
 
@@ -72,6 +75,27 @@ def test_learned_evidence_moves_the_ranking_but_not_the_confidence(make_kb, smal
 
     alone = KnowledgeBase(kb.settings, index=kb.index, learned=False)  # as `kb eval` measures
     assert alone.search(question, k=3).documents[0].best.learned_similarity is None
+
+
+def test_two_thumbs_up_at_once_teach_the_question_once_without_an_error(make_kb, small_kb_dir):
+    """Both check "not known yet", then wait for the model (held busy here, as under load): the second
+    to write must find the first's row, not fail on the unique index (bench/load.py found it)."""
+    kb = make_kb(small_kb_dir)
+    kb.sync()
+    batcher = kb.index.embedder.questions
+    taught: list[bool] = []
+    votes = [
+        threading.Thread(target=lambda: taught.append(kb.learning.add(SIGN_OFF, "how to sign off?"))) for _ in "ab"
+    ]
+    with index._ENCODE_LOCK:
+        votes[0].start()
+        wait_until(lambda: batcher.batches == 1, 60, "the first vote to reach the model")
+        votes[1].start()
+        wait_until(lambda: batcher.waiting == 1, 60, "the second vote to wait for the model")
+    for vote in votes:
+        vote.join(60)
+    assert sorted(taught) == [False, True]
+    assert kb.learning.count() == 1 and kb.learning.vectors.count() == 1
 
 
 def test_at_most_twenty_phrasings_per_section_the_newest_kept(make_kb, small_kb_dir):

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot import batching
 from bot.claims import one_at_a_time
 from bot.config import MODEL_FIX, Settings
 from bot.search.documents import (
@@ -48,6 +49,12 @@ _ENCODE_LOCK = threading.Lock()
 _LOAD_LOCK = threading.Lock()
 
 
+BUSY = (
+    "ospo-bot is busy: {waiting} questions are already waiting for the embedding model "
+    "(OSPO_EMBED_QUEUE); try again in a few seconds"
+)
+
+
 class ModelError(RuntimeError):
     """The embedding model cannot be loaded; the message says what to set."""
 
@@ -59,11 +66,36 @@ def may_download_models() -> bool:
 
 
 class Embedder:
-    """A sentence-transformers model, loaded on first use (loading takes a few seconds)."""
+    """A sentence-transformers model, loaded on first use (loading takes a few seconds). Questions
+    go through `questions`, a Batcher (bot/batching.py): those asked at the same time share one call
+    of the model, and too many waiting get batching.Busy."""
 
-    def __init__(self, model: str):
+    def __init__(
+        self,
+        model: str,
+        *,
+        batch_size: int = batching.BATCH_SIZE,
+        queue_size: int = batching.QUEUE_SIZE,
+        window: float = batching.WINDOW_SECONDS,
+    ):
         self.name = model
         self.encoded = 0  # texts embedded by this instance: sync's "nothing re-embedded" is checkable
+        self.questions = batching.Batcher(
+            self.encode,
+            batch_size=batch_size,
+            queue_size=queue_size,
+            window=window,
+            busy_message=BUSY,
+        )
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> Embedder:
+        return cls(
+            settings.embedding_model,
+            batch_size=settings.embed_batch_size,
+            queue_size=settings.embed_queue,
+            window=settings.embed_window_ms / 1000,
+        )
 
     @property
     def loaded(self) -> bool:
@@ -104,6 +136,11 @@ class Embedder:
         with _ENCODE_LOCK:
             vectors = model.encode(texts, batch_size=EMBED_BATCH, normalize_embeddings=True, convert_to_numpy=True)
         return vectors.tolist()
+
+    def encode_question(self, text: str) -> list[float]:
+        """One question's vector, embedded with the questions asked at the same time; raises
+        batching.Busy at once when OSPO_EMBED_QUEUE questions already wait."""
+        return self.questions.run(text)
 
 
 class VectorStore:
@@ -164,8 +201,8 @@ class VectorStore:
         return self.collection.count()
 
     def query(self, embedding: list[float], n: int) -> list[tuple[str, float]]:
-        """The n nearest chunks as (chunk id, cosine similarity), best first."""
-        n = min(n, self.count())
+        """The n nearest chunks as (chunk id, cosine similarity), best first (fewer when the collection
+        holds fewer: Chroma caps n itself, so no count() first, which took as long as the query)."""
         if n <= 0:
             return []
         result = self.collection.query(query_embeddings=[embedding], n_results=n, include=["distances"])
@@ -217,7 +254,7 @@ class Index:
         self.settings = settings
         self.root = settings.knowledge_dir
         self._db = connect(settings)
-        self.embedder = embedder or Embedder(settings.embedding_model)
+        self.embedder = embedder or Embedder.for_settings(settings)
         self._vectors = vectors
         self._sync_lock = threading.Lock()  # one sync at a time in this process
 

@@ -44,15 +44,13 @@ class Learning:
     def add(self, section_id: str, phrasing: str, *, question_id: int | None = None, user: str | None = None) -> bool:
         """Remember that `phrasing` was answered by `section_id`; False if it was already known."""
         phrasing = " ".join(phrasing.split())
-        if (
-            not phrasing
-            or self.db.execute(
-                "SELECT 1 FROM learned_phrasings WHERE section_id = ? AND phrasing = ?", [section_id, phrasing]
-            ).fetchone()
-        ):
+        if not phrasing or self._known(section_id, phrasing):
             return False
-        vector = self.index.embedder.encode([phrasing])[0]
+        vector = self.index.embedder.encode_question(phrasing)
         with transaction(self.db):
+            # Taught while this was embedded (two 👍 at once)? Under the write lock, the answer is final.
+            if self._known(section_id, phrasing):
+                return False
             row_id = (
                 self.db["learned_phrasings"]
                 .insert(
@@ -69,6 +67,13 @@ class Learning:
             self.vectors.upsert([f"learned-{row_id}"], [vector], [section_id.split("#", 1)[0]])
         self._keep_newest(section_id)
         return True
+
+    def _known(self, section_id: str, phrasing: str) -> bool:
+        return bool(
+            self.db.execute(
+                "SELECT 1 FROM learned_phrasings WHERE section_id = ? AND phrasing = ?", [section_id, phrasing]
+            ).fetchone()
+        )
 
     def forget(self, *, question_id: int) -> int:
         """Take back what a question taught (its answer got 👎). Returns how many phrasings went."""
@@ -91,8 +96,8 @@ class Learning:
 
     def query(self, vector: list[float], n: int = 20) -> dict[str, float]:
         """The sections whose learned phrasings are nearest to the question: section id -> cosine."""
-        if not self.count():
-            return {}
+        if not self.db.execute("SELECT EXISTS (SELECT 1 FROM learned_phrasings)").fetchone()[0]:
+            return {}  # nothing learned yet (a plain query: this runs for every question)
         hits = self.vectors.query(vector, n)
         ids = [int(cid.split("-", 1)[1]) for cid, _ in hits]
         if not ids:

@@ -15,6 +15,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
+from bot.batching import Busy
 from bot.search.documents import ASKED, TEXT
 from bot.search.index import Index
 from bot.search.learning import Learning
@@ -135,7 +136,7 @@ class Retriever:
 
     def dense(self, text: str, timings: dict) -> list[tuple[str, float]]:
         started = time.perf_counter()
-        vector = self.index.embedder.encode([text])[0]
+        vector = self.index.embedder.encode_question(text)
         timings["embed"] = time.perf_counter() - started
         started = time.perf_counter()
         hits = self.index.vectors.query(vector, CANDIDATES)
@@ -163,6 +164,8 @@ class Retriever:
         if self.mode in {"hybrid", "dense"}:
             try:
                 dense_hits = self.dense(dense_text, timings)
+            except Busy:  # overload: the asker is told to try again, not given a weaker answer
+                raise
             except Exception as error:  # e.g. the Chroma server is down: keyword search still answers
                 log.warning("dense search unavailable, answering from keyword search: %s", error)
                 degraded = True

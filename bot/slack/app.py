@@ -15,6 +15,8 @@ from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.batching import Busy
+from bot.config import Settings
 from bot.slack import (
     actions,
     approvals,
@@ -29,7 +31,7 @@ from bot.slack import (
     unfurls,
     views,
 )
-from bot.slack.blocks.answers import apology_text
+from bot.slack.blocks.answers import apology_text, busy_text
 from bot.slack.client import say, web_client
 from bot.store import storage_error
 from bot.wiring import Core
@@ -55,10 +57,9 @@ def build_app(core: Core, client: WebClient | None = None, process_before_respon
         request_verification_enabled=not settings.socket_mode,
         token_verification_enabled=True,  # calls auth.test at start-up: a bad token fails now
         process_before_response=process_before_response,
-        # A command or click is acked only once its listener runs; Bolt's default pool of 5 threads
-        # fills with answering work under load and /ospo acks then take over a second
-        # (bench/load.py at 35 questions/s). Embedding is serialised anyway, so threads are cheap here.
-        listener_executor=ThreadPoolExecutor(max_workers=32, thread_name_prefix="bolt-listener"),
+        listener_executor=ThreadPoolExecutor(
+            max_workers=listener_threads(settings), thread_name_prefix="bolt-listener"
+        ),
     )
 
     @app.middleware
@@ -91,25 +92,43 @@ def build_app(core: Core, client: WebClient | None = None, process_before_respon
 
     @app.error
     def apologise(error, body, logger):
-        # a locked or full database, or PostgreSQL unreachable: one plain line
-        storage = storage_error(error, settings.data_dir, settings.database_url)
-        logger.error(
-            "failed to handle %s: %s",
-            describe(body),
-            storage or error,
-            exc_info=not isinstance(error, SlackApiError) and storage is None,
-        )
+        if isinstance(error, Busy):  # overload (e.g. a shared answer re-asked): not a failure; they are told
+            logger.info("busy: %s refused", describe(body))
+            text = busy_text()
+        else:
+            # a locked or full database, or PostgreSQL unreachable: one plain line
+            storage = storage_error(error, settings.data_dir, settings.database_url)
+            logger.error(
+                "failed to handle %s: %s",
+                describe(body),
+                storage or error,
+                exc_info=not isinstance(error, SlackApiError) and storage is None,
+            )
+            text = apology_text()
         user, channel = who_and_where(body)
         if not user:
             return
         try:
-            say(app.client, channel, user, apology_text())
+            say(app.client, channel, user, text)
         except SlackApiError as second:
             logger.error("could not tell %s about the failure either: %s", user, second.response.get("error"))
 
     for surface in SURFACES:
         surface.register(app)
     return app
+
+
+# Threads for everything but questions waiting for the model: commands and clicks (acked only once
+# their listener runs: with Bolt's default 5 threads, /ospo acks took over a second under load),
+# the rest of answering, and telling people the bot is busy.
+OTHER_LISTENER_THREADS = 32
+
+
+def listener_threads(settings: Settings) -> int:
+    """Bolt's listener pool: a thread for every question that may wait for the model or be in its
+    batch, and more for the rest. Fewer, and questions would queue in the pool instead, whose queue
+    has no bound, and overload would never be told "busy"."""
+    return settings.embed_queue + settings.embed_batch_size + OTHER_LISTENER_THREADS
 
 
 def describe(body) -> str:

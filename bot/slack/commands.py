@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from slack_bolt import App
 
+from bot.batching import Busy
 from bot.slack import approvals, deps, ids
-from bot.slack.blocks.answers import answer_blocks, answer_text, help_blocks
+from bot.slack.blocks.answers import answer_blocks, answer_text, busy_text, help_blocks
 from bot.wiring import Core
 
 
@@ -33,5 +34,9 @@ def ospo(ack, command, respond, client, core: Core):
         if not question.strip():
             respond(response_type="ephemeral", text="Usage: `/ospo ask <your question>`")
             return
-        reply = core.desk.ask(question, user=command["user_id"], channel=command.get("channel_id"), source="slack")
+        try:
+            reply = core.desk.ask(question, user=command["user_id"], channel=command.get("channel_id"), source="slack")
+        except Busy:
+            respond(response_type="ephemeral", text=busy_text())
+            return
         respond(response_type="ephemeral", text=answer_text(reply), blocks=answer_blocks(reply, private=True))

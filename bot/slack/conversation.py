@@ -9,8 +9,9 @@ from collections.abc import Callable
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.batching import Busy
 from bot.helpdesk import HelpDesk, Reply
-from bot.slack.blocks.answers import answer_blocks, answer_text
+from bot.slack.blocks.answers import answer_blocks, answer_text, busy_text
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,12 @@ def answer_in(
     elif message_ts:
         react(client, "reactions_add", channel, message_ts)
     try:
-        reply = desk.ask(question, user=user, channel=channel, source="slack")
+        try:
+            reply = desk.ask(question, user=user, channel=channel, source="slack")
+        except Busy:  # overload: said where the answer would have been, so they know to ask again
+            log.info("busy: told %s in %s to ask again", user, channel)
+            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=busy_text())
+            return None
         if thread_ts:  # before posting: a follow-up may arrive the moment the answer is seen
             desk.remember_thread(channel, thread_ts)
         posted = client.chat_postMessage(

@@ -386,6 +386,10 @@ def open_db(path: Path | str) -> SqliteDatabase:
         db = SqliteDatabase(path)
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")  # wait for another writer rather than fail
         db.enable_wal()
+        # WAL's NORMAL: a commit is durable when the process dies, and only a power loss can undo the
+        # last ones (never corrupting). FULL's fsync per commit (~4 ms here, 5 commits an answer) capped
+        # answers at ~45/s on one host (bench/load.py); README, "Benchmarks".
+        db.execute("PRAGMA synchronous = NORMAL")
         db.execute("PRAGMA foreign_keys = ON")
         migrate(db)
     except (sqlite3.Error, OSError) as error:

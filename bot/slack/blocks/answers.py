@@ -232,3 +232,8 @@ def notice_blocks(notice: Notice) -> list[dict]:
 
 def apology_text() -> str:
     return "Sorry, something went wrong on my side and I could not answer. Please try again, or ask in #ospo."
+
+
+def busy_text() -> str:
+    """Overload (bot.batching.Busy): nothing went wrong, there are just too many questions at once."""
+    return "⏳ I'm busy answering a lot of questions right now and could not take yours. Please ask again in a minute."

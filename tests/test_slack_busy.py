@@ -1,0 +1,85 @@
+"""Overload in Slack: when more questions wait for the model than OSPO_EMBED_QUEUE allows, the next
+asker is told at once that the bot is busy (where the answer would have been), and the questions
+already waiting are still answered.
+
+The bot runs in this process (the real Bolt app behind waitress, the real WebClient, the fake Slack,
+signed payloads to /slack/events), so that the test can hold the model busy and release it: the
+queue fills by events, not by racing the clock."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from bot.config import load_settings
+from bot.search import index
+from bot.slack.blocks.answers import busy_text
+from bot.slack.client import web_client
+from bot.slack.server import Server
+from bot.wiring import Core
+from tests.conftest import bot_env, wait_until
+from tests.fakeslack import BOT_TOKEN
+from tests.slackkit import SIGNING_SECRET, TRIAGE, SlackSide, command, dm, event
+
+WAIT = 60  # seconds: only a guard against a hang
+
+
+@pytest.fixture(scope="module")
+def bot(fake, tmp_path_factory, model_name):
+    from waitress.server import create_server
+
+    folder = tmp_path_factory.mktemp("busy-bot")
+    env = bot_env(
+        folder,
+        fake,
+        model_name,
+        OSPO_EMBED_QUEUE="1",  # one question may wait for the model; the next is told "busy"
+        OSPO_TRIAGE_CHANNEL=TRIAGE,
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+    )
+    settings = load_settings(**{name: str(value) for name, value in env.items()})
+    core = Core(settings).build_all()
+    core.kb.sync()
+    core.kb.warm_up()
+    server = Server(core, web_client(settings))
+    http = create_server(server.wsgi(), host="127.0.0.1", port=0, threads=8)
+    thread = threading.Thread(target=http.run, daemon=True)
+    thread.start()
+    yield {"slack": SlackSide(f"http://127.0.0.1:{http.effective_port}/slack/events"), "core": core}
+    http.close()
+
+
+def messages_to(fake, channel: str) -> list[dict]:
+    return [args for args in fake.calls_to("chat.postMessage") if args.get("channel") == channel]
+
+
+def test_overload_is_told_busy_at_once_and_the_waiting_questions_are_answered(bot, fake):
+    slack, batcher = bot["slack"], bot["core"].kb.index.embedder.questions
+    started = batcher.batches
+    with index._ENCODE_LOCK:  # the model is busy until the end of this block
+        assert slack.send_event(event(dm("how do I sign off my commits?", user="U0BUSY1", channel="D0BUSY1")))[0] == 200
+        wait_until(lambda: batcher.batches == started + 1, WAIT, "the first question to reach the model")
+        assert slack.send_event(event(dm("is AGPL allowed in SaaS?", user="U0BUSY2", channel="D0BUSY2")))[0] == 200
+        wait_until(lambda: batcher.waiting == 1, WAIT, "the second question to wait for the model")
+
+        # The queue is full: a DM and an /ospo ask are told so, while the model is still held.
+        assert slack.send_event(event(dm("can I fix a typo?", user="U0BUSY3", channel="D0BUSY3")))[0] == 200
+        told = fake.wait_for("chat.postMessage", where=lambda a: a.get("channel") == "D0BUSY3", timeout=WAIT)
+        assert slack.send_command(command("ask can I fix a typo?", fake.response_url("busy"), user="U0BUSY4"))[0] == 200
+        said = fake.wait_for("response", where=lambda a: "busy" in str(a.get("text")), timeout=WAIT)
+        assert messages_to(fake, "D0BUSY1") == messages_to(fake, "D0BUSY2") == []  # still waiting
+
+    assert [m["text"] for m in told] == [busy_text()]
+    assert said[-1]["text"] == busy_text() and said[-1]["response_type"] == "ephemeral"
+    assert "busy" in busy_text() and "ask again" in busy_text()
+    for channel, quoted in (("D0BUSY1", "git commit -s"), ("D0BUSY2", "Affero")):
+        answer = fake.wait_for("chat.postMessage", where=lambda a, c=channel: a.get("channel") == c, timeout=WAIT)
+        assert quoted in str(answer[-1].get("blocks")), channel
+    for channel in ("D0BUSY1", "D0BUSY2"):  # once each, and never told "busy"
+        assert [busy_text() == m.get("text") for m in messages_to(fake, channel)] == [False], channel
+    # The busy asker's 👀 came off again, and they got nothing but the busy reply.
+    removed = fake.wait_for("reactions.remove", where=lambda a: a.get("channel") == "D0BUSY3", timeout=WAIT)
+    assert removed and messages_to(fake, "D0BUSY3") == told
+    assert batcher.refused == 2
