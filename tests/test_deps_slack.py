@@ -15,7 +15,7 @@ from bot.slack import ids
 from bot.slack.blocks.deps import exception_form_values
 from tests.conftest import bot_env, start_bot, stop_bot
 from tests.fakeslack import BOT_TOKEN
-from tests.slackkit import SlackSide, block_action, command, event, next_ts, view_submission
+from tests.slackkit import SlackSide, block_action, command, event, file_share, next_ts, view_submission
 
 SBOMS = Path(__file__).parent / "data" / "sboms"
 LIMIT_MB = 1  # the bot's OSPO_SBOM_MAX_MB: Keycloak's 2.2 MB SBOM is over it
@@ -43,26 +43,6 @@ def bot(fake, tmp_path_factory, model_name):
 def new_dm() -> tuple[str, str]:
     n = next(_users)
     return f"U0D{n:05d}", f"D0D{n:05d}"
-
-
-def file_share(text: str, files: list[dict], user: str, channel: str, **extra) -> dict:
-    """A message with files, as bolt-python's captured sample (tests/scenario_tests/test_message_file_share.py)."""
-    ts = next_ts()
-    return {
-        "type": "message",
-        "subtype": "file_share",
-        "text": text,
-        "files": files,
-        "upload": False,
-        "user": user,
-        "display_as_bot": False,
-        "ts": ts,
-        "client_msg_id": f"cm-{ts}",
-        "channel": channel,
-        "event_ts": ts,
-        "channel_type": "im" if channel.startswith("D") else "channel",
-        **extra,
-    }
 
 
 def share(bot, fake, text: str, *files: dict, user: str | None = None, channel: str | None = None) -> dict:

@@ -83,17 +83,13 @@ def on_mention(event, client, context, core: Core):
     refs = find_refs(event.get("text"))
     if refs and unfurls.show_requests(client, core, event, refs, thread_ts):
         return  # a question about requests: their cards, not the handbook
-    if event.get("files"):
-        words = question_text(event.get("text"), context.bot_user_id)
-        if deps.on_file_share(event, client, core, say_not_sbom=not words):
-            return  # the files' checks (SBOMs, lockfiles) or what the bot reads are the answer
-        if not words:
-            client.chat_postMessage(channel=event["channel"], thread_ts=thread_ts, text=FILES_ONLY)
-            return
+    words = question_text(event.get("text"), context.bot_user_id)
+    if event.get("files") and files_answered(event, client, core, words, thread_ts):
+        return
     answer_in(
         client,
         core.desk,
-        question=question_text(event.get("text"), context.bot_user_id),
+        question=words,
         user=event["user"],
         channel=event["channel"],
         thread_ts=thread_ts,
@@ -120,13 +116,22 @@ def on_file_share(event, client, context, core: Core, status=None):
     SBOMs and lockfiles are checked first (bot/slack/deps.py): their check is the answer."""
     words = question_text(event.get("text"), context.bot_user_id)
     thread_ts = thread_to_answer(event, context, core)
-    if thread_ts is not None and deps.on_file_share(event, client, core, say_not_sbom=not words):
+    if thread_ts is not None and files_answered(event, client, core, words, thread_ts):
         return
     if words:
         answer_message(event, client, context, core, note=FILES_NOT_READ, status=status)
-        return
-    if thread_ts is not None:
-        client.chat_postMessage(channel=event["channel"], thread_ts=thread_ts or None, text=FILES_ONLY)
+
+
+def files_answered(event: dict, client: WebClient, core: Core, words: str, thread_ts: str) -> bool:
+    """Whether a message's files are its whole answer: SBOMs and lockfiles checked (bot/slack/deps.py),
+    or, with no words, each file told what the bot reads (FILES_ONLY when none could be fetched).
+    False when it has words and no file was an SBOM: the words are answered, with FILES_NOT_READ."""
+    if deps.on_file_share(event, client, core, say_not_sbom=not words):
+        return True
+    if words:
+        return False
+    client.chat_postMessage(channel=event["channel"], thread_ts=thread_ts or None, text=FILES_ONLY)
+    return True
 
 
 def thread_to_answer(event: dict, context, core: Core) -> str | None:
