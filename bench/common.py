@@ -66,7 +66,7 @@ def indexed_data(knowledge: Path) -> Path:
     import hashlib
     import subprocess
 
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(str(knowledge.resolve()).encode())  # the index records where files are
     for path in sorted(p for p in knowledge.rglob("*") if p.is_file()) + sorted((ROOT / "bot/search").glob("*.py")):
         digest.update(str(path.relative_to(path.parents[1])).encode() + path.read_bytes())
     kept = Path(tempfile.gettempdir()) / f"ospo-bot-bench-index-{digest.hexdigest()[:16]}"

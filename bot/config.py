@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -71,6 +72,13 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(default=batching.BATCH_SIZE, ge=1, le=512, alias="OSPO_EMBED_BATCH_SIZE")
     embed_queue: int = Field(default=batching.QUEUE_SIZE, ge=1, le=10_000, alias="OSPO_EMBED_QUEUE")
     embed_window_ms: float = Field(default=batching.WINDOW_SECONDS * 1000, ge=0, le=1000, alias="OSPO_EMBED_WINDOW_MS")
+    # Threads the model uses for questions (0: one per core). A second thread takes ~2 ms off one short
+    # question for twice the CPU; one leaves the other cores to everything else the bot does while it
+    # answers (README, "Benchmarks"). `kb sync`'s large batches always use every core.
+    question_threads: int = Field(default=1, ge=0, le=256, alias="OSPO_QUESTION_THREADS")
+    # What runs the model for questions: onnx (ONNX Runtime, the same weights exported at start-up and
+    # checked against PyTorch's vectors; ~2.5x faster for one question) or torch. `kb sync` uses torch.
+    model_runtime: Literal["onnx", "torch"] = Field(default="onnx", alias="OSPO_MODEL_RUNTIME")
 
     # Slack (needed by `ospo-bot serve` and `doctor` only)
     slack_bot_token: str | None = Field(default=None, alias="SLACK_BOT_TOKEN", repr=False)
@@ -98,6 +106,10 @@ class Settings(BaseSettings):
     # A Workflow Builder "Request OSPO approval" step still undecided after this many days fails (the
     # request stays open), so a release workflow does not wait for ever.
     step_timeout_days: int = Field(default=14, ge=1, le=365, alias="OSPO_STEP_TIMEOUT_DAYS")
+    # A question still being answered after this long gets the 👀 reaction (0: every question, at once).
+    # An answer within a second needs no sign that the bot is on it, and reactions.add is one of
+    # Slack's Tier 3 methods (about 50 calls a minute), which a reaction per question would exhaust.
+    working_reaction_ms: float = Field(default=1000, ge=0, le=60_000, alias="OSPO_WORKING_REACTION_MS")
 
     # The weekly digest and reminders
     digest_channel: str | None = Field(default=None, alias="OSPO_DIGEST_CHANNEL")

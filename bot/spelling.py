@@ -120,9 +120,20 @@ _LICENSEWORDS = {
 }  # fmt: skip
 
 
-def mentions(text: str, policy: Policy):
+def mentions(text: str, policy: Policy) -> list[tuple[str, str]]:
     """(phrase, SPDX id or expression) for each license named in text, longest phrase first at each
-    place, in order of appearance. "MIT" counts in capitals only, as the word "MIT"."""
+    place, in order of appearance. "MIT" counts in capitals only, as the word "MIT".
+    Kept for the last questions: answering one looks for its licenses three times (verdict,
+    compatibility, retrieval's license category)."""
+    seen = policy.cache.setdefault("mentions", {})
+    if text not in seen:
+        if len(seen) >= 1024:
+            seen.clear()
+        seen[text] = list(_mentions(text, policy))
+    return seen[text]
+
+
+def _mentions(text: str, policy: Policy):
     words = WORD.findall(text)
     start = 0
     while start < len(words):

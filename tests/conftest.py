@@ -198,6 +198,7 @@ def bot_env(folder: Path, fake, model_name: str, knowledge: dict[str, str] = SMA
         "OSPO_EMBEDDING_MODEL": model_name,
         "SLACK_API_URL": fake.base_url,
         "OSPO_CONFIDENCE_THRESHOLD": SMALL_KB_THRESHOLD,  # a bot may start before the autouse fixture
+        "OSPO_WORKING_REACTION_MS": "0",  # the 👀 on every question, at once: tests see what it does
         **settings,
     }
 

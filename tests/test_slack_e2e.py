@@ -9,7 +9,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from slack_sdk import WebClient
 
+from bot.slack.conversation import Working
 from tests.conftest import bot_env, start_bot, stop_bot, wait_until
 from tests.slackkit import (
     DM,
@@ -379,6 +381,22 @@ def test_eyes_reaction_while_working(bot, fake):
     for method, args in calls:
         if method.startswith("reactions."):
             assert args["name"] == "eyes" and args["timestamp"] == message["ts"]
+
+
+def test_eyes_only_when_the_answer_takes_longer_than_the_delay(fake):
+    """OSPO_WORKING_REACTION_MS (default 1 s; 0 in these tests' bots): a quick answer gets no reaction,
+    a slow one gets it when the delay is up, taken off at the end."""
+    client = WebClient(token="xoxb-test-token", base_url=fake.base_url)
+    quick = Working(client, "D0QUICK", "1.000001", after=60)
+    quick.end()
+    slow = Working(client, "D0SLOW", "2.000002", after=0.01)
+    fake.wait_for("reactions.add", where=in_channel("D0SLOW"))
+    slow.end()
+    assert [c.method for c in list(fake.calls) if c.args.get("channel") == "D0SLOW"] == [
+        "reactions.add",
+        "reactions.remove",
+    ]
+    assert [c for c in list(fake.calls) if c.args.get("channel") == "D0QUICK"] == []
 
 
 # -- 4. /ospo --------------------------------------------------------------------------------

@@ -54,10 +54,17 @@ def test_request_links_are_read_from_the_configured_address(tmp_path, small_kb_d
     )
     assert settings.request_link("https://ospo.example.com/r/OSPO-42") == 42
     assert settings.request_link("https://OSPO.example.com/r/ospo-7/#history") == 7
-    for other in ("https://ospo.example.com/r/OSPO-0", "https://ospo.example.com/r/42", "https://elsewhere.com/r/OSPO-4"):
+    for other in (
+        "https://ospo.example.com/r/OSPO-0",
+        "https://ospo.example.com/r/42",
+        "https://elsewhere.com/r/OSPO-4",
+    ):
         assert settings.request_link(other) is None
-    assert load_settings(OSPO_DATA_DIR=tmp_path, OSPO_KNOWLEDGE_DIR=small_kb_dir).request_link(
-        "https://ospo.example.com/r/OSPO-42"
-    ) is None  # unset: no request links
+    assert (
+        load_settings(OSPO_DATA_DIR=tmp_path, OSPO_KNOWLEDGE_DIR=small_kb_dir).request_link(
+            "https://ospo.example.com/r/OSPO-42"
+        )
+        is None
+    )  # unset: no request links
     with pytest.raises(ConfigError, match="OSPO_REQUEST_URL"):
         load_settings(OSPO_DATA_DIR=tmp_path, OSPO_KNOWLEDGE_DIR=small_kb_dir, OSPO_REQUEST_URL="ospo.example.com/r")

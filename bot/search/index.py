@@ -44,6 +44,7 @@ Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embe
 
 
 _MODELS: dict[str, object] = {}  # one loaded model per name, shared by every Index in the process
+_ONNX: dict[tuple[str, int], object] = {}  # its ONNX Runtime twin per (name, threads), or None
 # One embedding at a time: torch already uses every core, and concurrent calls only fight for them.
 _ENCODE_LOCK = threading.Lock()
 _LOAD_LOCK = threading.Lock()
@@ -77,11 +78,15 @@ class Embedder:
         batch_size: int = batching.BATCH_SIZE,
         queue_size: int = batching.QUEUE_SIZE,
         window: float = batching.WINDOW_SECONDS,
+        question_threads: int = 0,
+        runtime: str = "torch",
     ):
         self.name = model
+        self.question_threads = question_threads  # torch threads for questions; 0: torch's default
+        self.runtime = runtime  # for questions: torch, or onnx (bot/search/onnx_model.py)
         self.encoded = 0  # texts embedded by this instance: sync's "nothing re-embedded" is checkable
         self.questions = batching.Batcher(
-            self.encode,
+            self.encode_questions,
             batch_size=batch_size,
             queue_size=queue_size,
             window=window,
@@ -95,6 +100,8 @@ class Embedder:
             batch_size=settings.embed_batch_size,
             queue_size=settings.embed_queue,
             window=settings.embed_window_ms / 1000,
+            question_threads=settings.question_threads,
+            runtime=settings.model_runtime,
         )
 
     @property
@@ -130,12 +137,47 @@ class Embedder:
                 raise ModelError(f"{problem}. To fix it, {MODEL_FIX}.") from None
         return _MODELS[self.name]
 
-    def encode(self, texts: list[str]) -> list[list[float]]:
+    def encode(self, texts: list[str], threads: int = 0) -> list[list[float]]:
+        """Unit vectors of texts; threads: torch threads for this call (0: torch's default, one per core)."""
         self.encoded += len(texts)
+        return self.encode_array(texts, threads).tolist()
+
+    def encode_questions(self, texts: list[str]) -> list[list[float]]:
+        """encode() for questions: by ONNX Runtime when that is the runtime and the model exports."""
+        self.encoded += len(texts)
+        return self.encode_questions_array(texts).tolist()
+
+    def encode_questions_array(self, texts: list[str]):
+        fast = self.onnx() if self.runtime == "onnx" else None
+        if fast is None:
+            return self.encode_array(texts, self.question_threads)
+        return fast.encode(texts)
+
+    def onnx(self):
+        """This model's OnnxEncoder, made on first use; None when it cannot be (logged once)."""
+        key = (self.name, self.question_threads)
+        if key not in _ONNX:
+            model = self.load()
+            with _LOAD_LOCK:
+                if key not in _ONNX:
+                    from bot.search.onnx_model import onnx_encoder
+
+                    _ONNX[key] = onnx_encoder(model, self.question_threads)
+        return _ONNX[key]
+
+    def encode_array(self, texts: list[str], threads: int = 0):
+        """encode() by PyTorch, as a numpy array."""
+        import torch
+
         model = self.load()
-        with _ENCODE_LOCK:
-            vectors = model.encode(texts, batch_size=EMBED_BATCH, normalize_embeddings=True, convert_to_numpy=True)
-        return vectors.tolist()
+        with _ENCODE_LOCK:  # torch's thread count is the process's: set and put back under the lock
+            every_core = torch.get_num_threads()
+            if threads:
+                torch.set_num_threads(threads)
+            try:
+                return model.encode(texts, batch_size=EMBED_BATCH, normalize_embeddings=True, convert_to_numpy=True)
+            finally:
+                torch.set_num_threads(every_core)
 
     def encode_question(self, text: str) -> list[float]:
         """One question's vector, embedded with the questions asked at the same time; raises

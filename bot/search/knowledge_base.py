@@ -84,8 +84,9 @@ class KnowledgeBase:
             raise KnowledgeFolderError(problem)
 
     def warm_up(self) -> None:
-        """Load the model and open the vector store now rather than on the first question."""
+        """Load the model (for questions too) and open the vector store now rather than on the first question."""
         self.index.embedder.load()
+        self.index.embedder.encode_questions(["warm up"])
         self.index.vectors.count()
 
     def health(self) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable
 
 from slack_sdk import WebClient
@@ -42,17 +43,20 @@ def answer_in(
     message_ts: str | None,
     note: str | None = None,
     status: Callable[..., object] | None = None,
+    react_after: float = 0.0,
 ) -> Reply | None:
-    """Answer a message: a reaction while working, the answer in the thread (or DM), recorded.
+    """Answer a message: the answer in the thread (or DM), recorded, and a reaction on the message
+    while working once that takes `react_after` seconds (OSPO_WORKING_REACTION_MS).
     note: a line under the answer (e.g. that attached files were not read). status: in the assistant
-    pane, its set_status, shown instead of the reaction (Slack clears it when the answer is posted)."""
+    pane, its set_status, shown at once instead of the reaction (Slack clears it when the answer is posted)."""
     if not question_text(question):
         client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=EMPTY_HELP)
         return None
+    working = None
     if status:
         show_status(status, SEARCHING)
     elif message_ts:
-        react(client, "reactions_add", channel, message_ts)
+        working = Working(client, channel, message_ts, after=react_after)
     try:
         try:
             reply = desk.ask(question, user=user, channel=channel, source="slack")
@@ -79,8 +83,39 @@ def answer_in(
             show_status(status, "")
         raise
     finally:
-        if message_ts and not status:
-            react(client, "reactions_remove", channel, message_ts)
+        if working:
+            working.end()
+
+
+class Working:
+    """The 👀 reaction on a message while the bot answers it, added only once the answer has taken
+    `after` seconds (0: at once), and taken off at the end if it was added."""
+
+    def __init__(self, client: WebClient, channel: str, ts: str, after: float):
+        self.client, self.channel, self.ts = client, channel, ts
+        self._lock = threading.Lock()  # held while adding: the end waits for an add under way
+        self._ended = self._shown = False
+        self._timer = None
+        if after <= 0:
+            self._show()
+        else:
+            self._timer = threading.Timer(after, self._show)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _show(self) -> None:
+        with self._lock:
+            if not self._ended:
+                react(self.client, "reactions_add", self.channel, self.ts)
+                self._shown = True
+
+    def end(self) -> None:
+        if self._timer:
+            self._timer.cancel()
+        with self._lock:
+            self._ended = True
+            if self._shown:
+                react(self.client, "reactions_remove", self.channel, self.ts)
 
 
 def show_status(set_status: Callable[..., object], text: str) -> None:

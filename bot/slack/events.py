@@ -95,6 +95,7 @@ def on_mention(event, client, context, core: Core):
         thread_ts=thread_ts,
         message_ts=event["ts"],
         note=FILES_NOT_READ if event.get("files") else None,
+        react_after=core.settings.working_reaction_ms / 1000,
     )
 
 
@@ -179,6 +180,7 @@ def answer_message(event, client, context, core: Core, note: str | None = None, 
         message_ts=event["ts"],
         note=note,
         status=status,
+        react_after=core.settings.working_reaction_ms / 1000,
     )
 
 

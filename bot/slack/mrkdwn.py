@@ -30,6 +30,7 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+@lru_cache(maxsize=1024)  # the same sections are quoted again and again
 def from_markdown(text: str, base_url: str | None = None) -> str:
     """Slack mrkdwn for a piece of markdown; base_url: where relative links point (http(s) only)."""
     base = base_url if base_url and base_url.startswith(("http://", "https://")) else None

@@ -564,4 +564,3 @@ def sync_lock(db: SqliteDatabase, data_dir: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing releases the lock
-
