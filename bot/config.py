@@ -76,8 +76,9 @@ class Settings(BaseSettings):
     # question for twice the CPU; one leaves the other cores to everything else the bot does while it
     # answers (README, "Benchmarks"). `kb sync`'s large batches always use every core.
     question_threads: int = Field(default=1, ge=0, le=256, alias="OSPO_QUESTION_THREADS")
-    # What runs the model for questions: onnx (ONNX Runtime, the same weights exported at start-up and
-    # checked against PyTorch's vectors; ~2.5x faster for one question) or torch. `kb sync` uses torch.
+    # What runs the model for questions in `serve`: onnx (ONNX Runtime, the same weights exported at
+    # start-up and checked against PyTorch's vectors; ~2.5x faster for one question) or torch. A one-off
+    # `ospo-bot ask` and `kb sync` use torch.
     model_runtime: Literal["onnx", "torch"] = Field(default="onnx", alias="OSPO_MODEL_RUNTIME")
 
     # Slack (needed by `ospo-bot serve` and `doctor` only)

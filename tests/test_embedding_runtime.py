@@ -31,6 +31,7 @@ def unit(rows) -> np.ndarray:
 
 def test_onnx_runtime_gives_pytorchs_vectors(model_name):
     embedder = Embedder(model_name, runtime="onnx", question_threads=1)
+    embedder.warm_up()  # as `serve` does
     assert embedder.onnx() is not None, "the bundled model exports to ONNX"
     by_onnx = unit(embedder.encode_questions(QUESTIONS))
     by_torch = unit(Embedder(model_name).encode(QUESTIONS))
@@ -42,6 +43,7 @@ def test_onnx_runtime_gives_pytorchs_vectors(model_name):
 def test_questions_asked_together_get_the_vectors_they_get_alone(model_name):
     """Padding in a batch must not change a short question's vector."""
     embedder = Embedder(model_name, runtime="onnx", question_threads=1)
+    embedder.warm_up()
     together = unit(embedder.encode_questions(QUESTIONS))
     alone = unit([embedder.encode_questions([q])[0] for q in QUESTIONS])
     assert (together * alone).sum(axis=1).min() >= onnx_model.AGREEMENT
@@ -52,10 +54,19 @@ def test_an_export_that_disagrees_with_pytorch_is_not_used(model_name, monkeypat
     monkeypatch.setattr(index, "_ONNX", {})
     embedder = Embedder(model_name, runtime="onnx", question_threads=1)
     with caplog.at_level(logging.WARNING, logger="bot.search.onnx_model"):
+        embedder.warm_up()
         vectors = unit(embedder.encode_questions(QUESTIONS[:2]))
     assert embedder.onnx() is None
     assert "questions embedded by PyTorch" in caplog.text and "differ from PyTorch's" in caplog.text
     assert np.allclose(vectors, unit(Embedder(model_name).encode(QUESTIONS[:2])), atol=1e-6)
+
+
+def test_without_warm_up_questions_use_pytorch(model_name, monkeypatch):
+    """A one-off `ospo-bot ask` does not pay for the export."""
+    monkeypatch.setattr(index, "_ONNX", {})
+    embedder = Embedder(model_name, runtime="onnx", question_threads=1)
+    embedder.encode_questions(QUESTIONS[:1])
+    assert index._ONNX == {}
 
 
 def test_the_question_thread_count_is_put_back(model_name):

@@ -35,7 +35,6 @@ def bot(fake, tmp_path_factory, model_name):
         fake,
         model_name,
         OSPO_EMBED_QUEUE="1",  # one question may wait for the model; the next is told "busy"
-        OSPO_MODEL_RUNTIME="torch",  # the test holds the model busy by PyTorch's lock (index._ENCODE_LOCK)
         OSPO_TRIAGE_CHANNEL=TRIAGE,
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_SIGNING_SECRET=SIGNING_SECRET,

@@ -46,6 +46,7 @@ Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embe
 _MODELS: dict[str, object] = {}  # one loaded model per name, shared by every Index in the process
 _ONNX: dict[tuple[str, int], object] = {}  # its ONNX Runtime twin per (name, threads), or None
 # One embedding at a time: torch already uses every core, and concurrent calls only fight for them.
+# (Tests hold it to keep the model busy.)
 _ENCODE_LOCK = threading.Lock()
 _LOAD_LOCK = threading.Lock()
 
@@ -148,13 +149,21 @@ class Embedder:
         return self.encode_questions_array(texts).tolist()
 
     def encode_questions_array(self, texts: list[str]):
-        fast = self.onnx() if self.runtime == "onnx" else None
+        fast = _ONNX.get((self.name, self.question_threads)) if self.runtime == "onnx" else None
         if fast is None:
             return self.encode_array(texts, self.question_threads)
-        return fast.encode(texts)
+        with _ENCODE_LOCK:  # one embedding at a time, whichever runtime
+            return fast.encode(texts)
+
+    def warm_up(self) -> None:
+        """Load the model and, with the onnx runtime, export it for questions: `serve` does this before
+        it says ready. Without it (a one-off `ospo-bot ask`) questions use PyTorch: the export takes ~1 s."""
+        self.load()
+        if self.runtime == "onnx":
+            self.onnx()
 
     def onnx(self):
-        """This model's OnnxEncoder, made on first use; None when it cannot be (logged once)."""
+        """This model's OnnxEncoder, made on first call; None when it cannot be (logged once)."""
         key = (self.name, self.question_threads)
         if key not in _ONNX:
             model = self.load()

@@ -85,8 +85,7 @@ class KnowledgeBase:
 
     def warm_up(self) -> None:
         """Load the model (for questions too) and open the vector store now rather than on the first question."""
-        self.index.embedder.load()
-        self.index.embedder.encode_questions(["warm up"])
+        self.index.embedder.warm_up()
         self.index.vectors.count()
 
     def health(self) -> dict:
