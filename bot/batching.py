@@ -32,7 +32,9 @@ R = TypeVar("R")
 
 # The defaults of OSPO_EMBED_BATCH_SIZE, OSPO_EMBED_QUEUE and OSPO_EMBED_WINDOW_MS (bot/config.py),
 # chosen with bench/slack_latency.py and bench/load.py (README, "Benchmarks").
-BATCH_SIZE = 32
+# With ONNX Runtime a question costs about the same alone as in a batch of 5-10 (4.5-5.6 ms; more
+# padding beyond that), so batches stay small: a question waits for at most 8 others.
+BATCH_SIZE = 8
 QUEUE_SIZE = 32
 WINDOW_SECONDS = 0.0
 
