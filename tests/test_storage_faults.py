@@ -694,3 +694,32 @@ def state_after_restart(path: Path, request_id: int) -> str:
     finally:
         again.close()
     return state
+
+
+def test_many_writers_in_one_process_take_turns_instead_of_timing_out(tmp_path, monkeypatch):
+    """Overload: dozens of threads write at once, each on its own connection. They queue on the
+    process's writer lock, so none waits out SQLite's busy timeout (made 1 ms here so that polling
+    for the lock, as SQLite's busy handler does, would fail at once)."""
+    monkeypatch.setattr(store, "BUSY_TIMEOUT_MS", 1)
+    path = tmp_path / "ospo-bot.db"
+    open_db(path)  # migrated once
+    failures: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        db = open_db(path)
+        try:
+            for i in range(40):
+                with db.writing():
+                    db.execute(
+                        "INSERT INTO bot_threads (channel, thread_ts, at) VALUES (?, ?, ?)", [f"C{n}", f"{i}.0", "now"]
+                    )
+        except sqlite3.OperationalError as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert open_db(path).execute("SELECT count(*) FROM bot_threads").fetchone()[0] == 16 * 40

@@ -32,6 +32,19 @@ SHARED = False  # one host: files in OSPO_DATA_DIR are the same for every proces
 BUSY_TIMEOUT_MS = 5000  # how long a write waits for another process's write lock before it fails
 
 
+# One writer at a time per database file in this process, queued on a Python lock. SQLite's own busy
+# handler polls with sleeps of up to 100 ms, so with dozens of threads writing at once (overload:
+# bench/load.py at 100 questions/s) a waiting writer could miss its turn for the whole busy timeout
+# and fail with "database is locked". Other processes still wait through the busy timeout.
+_WRITERS: dict[str, threading.RLock] = {}
+_WRITERS_LOCK = threading.Lock()
+
+
+def _writer_lock(path: str) -> threading.RLock:
+    with _WRITERS_LOCK:
+        return _WRITERS.setdefault(path, threading.RLock())
+
+
 class SqliteDatabase(sqlite_utils.Database):
     """sqlite-utils' Database, plus the few calls bot/store.py's interface adds."""
 
@@ -47,20 +60,30 @@ class SqliteDatabase(sqlite_utils.Database):
         savepoints instead of committing on their own). BEGIN IMMEDIATE takes the write lock first, so
         a writer waits out another process's lock (busy timeout) rather than failing at once, as a
         read that turns into a write does in WAL mode."""
-        self.execute("BEGIN IMMEDIATE")
-        try:
-            yield self
-            self.execute("COMMIT")
-        except BaseException:
-            if self.conn.in_transaction:
-                self.execute("ROLLBACK")
-            raise
+        with self.writer:
+            self.execute("BEGIN IMMEDIATE")
+            try:
+                yield self
+                self.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.execute("ROLLBACK")
+                raise
 
+    @contextmanager
     def writing(self):
         """A block of writes, committed when it ends: sqlite3's own `with conn:`, as the bot has always
         written them (sqlite-utils' `atomic()` would BEGIN a deferred transaction, which a concurrent
-        writer can make fail at once instead of waiting for it)."""
-        return self.conn
+        writer can make fail at once instead of waiting for it), one writer of this process at a time."""
+        with self.writer, self.conn:
+            yield self.conn
+
+    @property
+    def writer(self) -> threading.RLock:
+        """This process's lock for writing to this database file (see _WRITERS)."""
+        if not hasattr(self, "_writer"):
+            self._writer = _writer_lock(str(Path(self.conn.execute("PRAGMA database_list").fetchone()[2]).resolve()))
+        return self._writer
 
 
 def _m001_knowledge(db: SqliteDatabase) -> None:
