@@ -4,7 +4,7 @@ sentence-transformers model when the bot starts.
 PyTorch runs a short question as hundreds of small calls, each going back through Python (and
 its GIL); ONNX Runtime runs the whole model in one call that releases the GIL. Measured on 2
 cores, one thread: one question 5.6 ms instead of 14.7, a batch of 10 questions 46 ms instead of
-62 (bench/latency.py prints both). Only the transformer is exported: the model's own pooling and
+62 (README, "Questions through ONNX Runtime"). Only the transformer is exported: the model's own pooling and
 normalisation modules run on its output, so any sentence-transformers model works the same way.
 
 The export is checked before it is used: it must give the vectors PyTorch gives (cosine
@@ -49,7 +49,7 @@ class OnnxEncoder:
             with warnings.catch_warnings():  # the tracer's notes on control flow it fixes in place
                 warnings.simplefilter("ignore")
                 torch.onnx.export(
-                    _LastHiddenState(transformer.auto_model, self.inputs).eval(),
+                    last_hidden_state(transformer.auto_model, self.inputs).eval(),
                     tuple(example[name] for name in self.inputs),
                     buffer,
                     input_names=self.inputs,
@@ -71,8 +71,9 @@ class OnnxEncoder:
         import torch
 
         features = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="np")
-        (token_embeddings,) = self.session.run(None, {name: features[name].astype("int64") for name in self.inputs})
-        tensors = {name: torch.from_numpy(features[name].astype("int64")) for name in self.inputs}
+        ids = {name: features[name].astype("int64") for name in self.inputs}
+        (token_embeddings,) = self.session.run(None, ids)
+        tensors = {name: torch.from_numpy(values) for name, values in ids.items()}
         tensors["token_embeddings"] = torch.from_numpy(token_embeddings)
         with torch.inference_mode():
             for module in list(self.model)[1:]:  # the model's own pooling (and dense, normalize) modules
@@ -87,7 +88,8 @@ class OnnxEncoder:
             raise ExportError(f"the exported model's vectors differ from PyTorch's (cosine {agreement:.6f})")
 
 
-def _LastHiddenState(auto_model, inputs: list[str]):
+def last_hidden_state(auto_model, inputs: list[str]):
+    """A torch module to export: made here, since torch is imported only when needed."""
     import torch
 
     class LastHiddenState(torch.nn.Module):
