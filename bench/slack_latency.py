@@ -47,9 +47,8 @@ def ask_all(
         sent = time.monotonic()
         status, _ = slack.send_event(event(dm(texts[n % len(texts)], channel=channel, user=f"U{tag}{n:05d}")))
         assert status == 200, status
-        fake.wait_for("chat.postMessage", timeout=120, where=lambda a: a.get("channel") == channel)
-        arrived = next(c.at for c in fake.calls if c.method == "chat.postMessage" and c.args.get("channel") == channel)
-        latencies.append(arrived - sent)
+        answer = fake.wait_for_calls("chat.postMessage", timeout=120, where=lambda a: a.get("channel") == channel)[0]
+        latencies.append(answer.at - sent)
 
     started = time.monotonic()
     with ThreadPoolExecutor(concurrency) as pool:
@@ -78,8 +77,7 @@ def pane_question(slack: SlackSide, fake: FakeSlack, text: str, n: int) -> tuple
     assert slack.send_event(event(assistant_message(text, user, channel, thread_ts)))[0] == 200
 
     def first(method: str, where) -> float:
-        fake.wait_for(method, timeout=120, where=where)
-        return next(c.at for c in fake.calls if c.method == method and where(c.args)) - sent
+        return fake.wait_for_calls(method, timeout=120, where=where)[0].at - sent
 
     status = first("assistant.threads.setStatus", lambda a: a.get("thread_ts") == thread_ts)
     return status, first("chat.postMessage", lambda a: a.get("thread_ts") == thread_ts and "feedback_up" in str(a))

@@ -132,21 +132,43 @@ class FakeSlack:
     def wait_for(self, method: str, count: int = 1, timeout: float = 60.0, where=None, ok: bool | None = None):
         """Block until `count` calls to method (matching `where(args)`; ok=True: accepted) arrived;
         fail after timeout. The bot answers after it acks, so tests wait on the call, not the clock."""
+        return [call.args for call in self.wait_for_calls(method, count, timeout, where, ok)]
 
-        def matching():
-            return [
-                c.args
-                for c in self.calls
-                if c.method == method and (where is None or where(c.args)) and (ok is None or c.ok == ok)
-            ]
+    def wait_for_calls(
+        self, method: str, count: int = 1, timeout: float = 60.0, where=None, ok: bool | None = None
+    ) -> list[Call]:
+        """wait_for, giving the Calls (with the time each arrived). Each wake-up looks only at the calls
+        that came since the last (and at those still awaiting Slack's answer, for `ok`): benchmarks
+        have 20 waiters and thousands of calls, and rescanning them all made the fake Slack the load."""
+        found: list[tuple[int, Call]] = []
+        unanswered: list[tuple[int, Call]] = []  # matching, but ok is asked and Slack has not answered yet
+        seen = 0
+
+        def enough() -> bool:
+            nonlocal seen, unanswered
+            if seen > len(self.calls):  # the calls were cleared meanwhile
+                found.clear()
+                unanswered, seen = [], 0
+            for n, call in enumerate(self.calls[seen:], start=seen):
+                if call.method == method and (where is None or where(call.args)):
+                    unanswered.append((n, call))
+            seen = len(self.calls)
+            waiting = []
+            for n, call in unanswered:
+                if ok is None or call.ok == ok:
+                    found.append((n, call))
+                elif call.ok is None:
+                    waiting.append((n, call))
+            unanswered = waiting
+            return len(found) >= count
 
         with self._lock:
-            if not self._lock.wait_for(lambda: len(matching()) >= count, timeout=timeout):
+            if not self._lock.wait_for(enough, timeout=timeout):
                 raise AssertionError(
                     f"expected {count} {method} call(s) within {timeout}s, got "
-                    f"{len(matching())}; all calls: {[c.method for c in self.calls]}"
+                    f"{len(found)}; all calls: {[c.method for c in self.calls]}"
                 )
-            return matching()
+            return [call for _, call in sorted(found, key=lambda pair: pair[0])]
 
     def response_url(self, name: str = "cmd") -> str:
         """A response_url for payloads: what the bot posts there is recorded as method 'response'."""

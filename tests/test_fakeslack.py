@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -72,3 +74,27 @@ def test_form_encoded_methods_are_recorded_too(slack):
     web = client(slack)
     assert web.conversations_open(users="U42")["channel"]["id"] == "DU42"
     assert slack.calls_to("conversations.open") == [{"users": "U42"}]
+
+
+def test_wait_for_follows_calls_that_arrive_while_it_waits_until_slack_answers_them(slack):
+    web = client(slack)
+    slack.hang("chat.postMessage", seconds=60, where=lambda args: args["channel"] == "C1")
+    failed = []
+
+    def post_hung() -> None:
+        try:
+            web.chat_postMessage(channel="C1", text="held")
+        except SlackApiError as error:
+            failed.append(error.response.status_code)
+
+    hung = threading.Thread(target=post_hung)
+    hung.start()
+    assert slack.wait_for("chat.postMessage", where=lambda args: args["channel"] == "C1")  # arrived, unanswered
+    web.chat_postMessage(channel="C2", text="through")
+    assert [args["channel"] for args in slack.wait_for("chat.postMessage", ok=True)] == ["C2"]
+    slack.clear_failures()
+    assert [args["channel"] for args in slack.wait_for("chat.postMessage", ok=False)] == ["C1"]
+    hung.join()
+    assert failed == [503]
+    calls = slack.wait_for_calls("chat.postMessage", count=2)
+    assert [c.args["channel"] for c in calls] == ["C1", "C2"] and calls[0].at <= calls[1].at
