@@ -115,3 +115,28 @@ def test_sync_survives_a_new_index_object_on_same_data(make_kb, small_kb_dir, tm
     again = Index(kb.settings)
     assert not again.is_stale()
     assert again.vectors.count() == 5
+
+
+def test_questions_reuse_chunk_lookups_until_any_process_changes_the_index(make_kb, small_kb_dir):
+    """What questions look up about chunks (rows, words the keyword index knows) is remembered
+    (Index.lookups) until the index changes, here or in another process sharing the database."""
+    serving = make_kb(small_kb_dir)
+    serving.sync()
+    question = "how do I sign off my commits with gitsign"
+    first = serving.search(question)
+    assert first.documents[0].title == "Signing off commits with the DCO"
+    assert first.words["unknown"] > 0  # "gitsign" is nowhere in the knowledge base
+
+    statements = []
+    serving.db.conn.set_trace_callback(statements.append)
+    assert serving.search(question).documents[0].title == first.documents[0].title
+    serving.db.conn.set_trace_callback(None)
+    looked_up = [s for s in statements if "FROM chunks WHERE id IN" in s or s.startswith("SELECT 1 FROM chunks_fts")]
+    assert statements and not looked_up
+
+    path = small_kb_dir / "cla/dco.md"  # same sections, so the same chunk ids: only their rows change
+    path.write_text(path.read_text().replace("title: Signing off commits with the DCO", "title: Sign-off and gitsign"))
+    make_kb(small_kb_dir).sync()  # another process: a `kb sync`, or another replica
+    after = serving.search(question)
+    assert after.documents[0].title == "Sign-off and gitsign"
+    assert after.words["unknown"] == 0

@@ -15,6 +15,7 @@ import logging
 import os
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,9 @@ log = logging.getLogger(__name__)
 INDEX_FORMAT = "6"
 LEARNED_PREFIX = "learned/"
 EMBED_BATCH = 64
+# meta keys whose values change whenever the database's chunks do: a token set in the same transaction
+# as every change, and the end of each sync (which also covers a writer that predates the token)
+CHANGE_MARKS = ("index_generation", "synced_at")
 
 Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
 
@@ -298,6 +302,47 @@ def chunk_hash(chunk: Chunk, model: str) -> str:
     return hashlib.sha256(f"{model}\n{chunk.embedded_text()}".encode()).hexdigest()[:16]
 
 
+class Lookups:
+    """What every question asks the database about chunks (their rows; which words the keyword index
+    knows, anywhere or in one section), remembered while the chunks stay as they are. The index's
+    change marks (CHANGE_MARKS) say when they changed, here or on another host sharing the database,
+    and one read of them per question (Index.lookups) starts a fresh Lookups."""
+
+    MAX_WORDS = 100_000  # remembered word answers before starting over (questions bring new words)
+
+    def __init__(self, marks):
+        self.marks = marks
+        self._rows: dict[str, tuple] = {}
+        self._words: dict[tuple, bool] = {}
+
+    def chunk_rows(self, db, ids: list[str]) -> dict[str, tuple]:
+        """chunk id -> (id, path, title, heading, anchor, kind, span_start, span_end) for the ids the
+        database lists (an id Chroma has but the database not yet, mid-sync, is left out)."""
+        missing = [i for i in ids if i not in self._rows]
+        if missing:
+            for row in db.execute(
+                "SELECT id, path, title, heading, anchor, kind, span_start, span_end FROM chunks "
+                f"WHERE id IN ({','.join('?' * len(missing))})",
+                missing,
+            ):
+                self._rows[row[0]] = tuple(row)
+        return {i: self._rows[i] for i in ids if i in self._rows}
+
+    def has_word(self, db, word: str, path: str | None = None, anchor: str | None = None) -> bool:
+        key = (word, path, anchor)
+        known = self._words.get(key)
+        if known is None:
+            if len(self._words) >= self.MAX_WORDS:
+                self._words = {}
+            known = self._words[key] = db.dialect.has_word(db, word, path, anchor)
+        return known
+
+
+def index_changed(db) -> None:
+    """Call inside the transaction that changes chunks: every process's Lookups start over."""
+    set_meta(db, CHANGE_MARKS[0], uuid.uuid4().hex)
+
+
 class Index:
     """The knowledge folder's indexes: the database (ledger + keyword search) and Chroma."""
 
@@ -308,6 +353,7 @@ class Index:
         self.embedder = embedder or Embedder.for_settings(settings)
         self._vectors = vectors
         self._sync_lock = threading.Lock()  # one sync at a time in this process
+        self._lookups = Lookups(None)
 
     @property
     def db(self):
@@ -318,6 +364,18 @@ class Index:
         if self._vectors is None:  # chromadb is slow to import; only when needed
             self._vectors = VectorStore(self.settings)
         return self._vectors
+
+    def lookups(self) -> Lookups:
+        """The chunk lookups for one question: the remembered ones, unless the chunks changed since."""
+        marks = dict(
+            self.db.execute(
+                f"SELECT key, value FROM meta WHERE key IN ({','.join('?' * len(CHANGE_MARKS))})", CHANGE_MARKS
+            ).fetchall()
+        )
+        lookups = self._lookups
+        if lookups.marks != marks:
+            lookups = self._lookups = Lookups(marks)
+        return lookups
 
     def _format(self) -> str:
         return f"{INDEX_FORMAT}|{self.embedder.name}"
@@ -462,6 +520,7 @@ class Index:
                 },
                 pk="path",
             )
+            index_changed(self.db)
             if gone:
                 self.db.execute(f"DELETE FROM chunks WHERE id IN ({','.join('?' * len(gone))})", gone)
             self.db.execute("DELETE FROM sections WHERE path = ?", [document.path])
@@ -501,6 +560,7 @@ class Index:
         ids = [r["id"] for r in self.db.query("SELECT id FROM chunks WHERE path = ?", [rel])]
         self.vectors.delete(ids)
         with transaction(self.db):
+            index_changed(self.db)
             self.db.execute("DELETE FROM chunks WHERE path = ?", [rel])
             self.db.execute("DELETE FROM sections WHERE path = ?", [rel])
             self.db.execute("DELETE FROM documents WHERE path = ?", [rel])
@@ -523,6 +583,7 @@ class Index:
             # reads those documents again and embeds the chunks as new.
             marks = ",".join("?" * len(missing))
             with transaction(self.db):
+                index_changed(self.db)
                 self.db.execute(
                     f"UPDATE documents SET file_hash = '' WHERE path IN "
                     f"(SELECT path FROM chunks WHERE id IN ({marks}))",
@@ -534,6 +595,7 @@ class Index:
     def _forget_everything(self) -> None:
         self.vectors.reset()
         with transaction(self.db):
+            index_changed(self.db)
             self.db.execute("DELETE FROM chunks")
             self.db.execute("DELETE FROM sections")
             self.db.execute("DELETE FROM documents")

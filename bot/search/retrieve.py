@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from bot.batching import Busy
 from bot.search.documents import ASKED, TEXT
-from bot.search.index import Index
+from bot.search.index import Index, Lookups
 from bot.search.learning import Learning
 from bot.search.vocabulary import expand
 
@@ -173,15 +173,16 @@ class Retriever:
             keyword_hits = self.keyword(question, timings)
 
         started = time.perf_counter()
-        sections = self._sections(dense_hits, keyword_hits)
+        lookups = self.index.lookups()
+        sections = self._sections(dense_hits, keyword_hits, lookups)
         documents = rollup(sections)[:k]
         timings["fuse"] = time.perf_counter() - started
         started = time.perf_counter()
-        words = self.word_evidence(question, documents[0].best) if documents else {}
+        words = self.word_evidence(question, documents[0].best, lookups) if documents else {}
         timings["words"] = time.perf_counter() - started
         return SearchResult(question, documents, degraded, timings, words)
 
-    def word_evidence(self, question: str, section: SectionHit) -> dict[str, float]:
+    def word_evidence(self, question: str, section: SectionHit, lookups: Lookups) -> dict[str, float]:
         """How much of the question the section's own words cover (its text, heading and phrasings,
         stemmed as the keyword index stems), and how much of it the whole knowledge base never uses:
         a question about something the handbook lacks ("copilot") often still lands near a section."""
@@ -191,27 +192,20 @@ class Retriever:
         covered = unknown = 0
         db = self.index.db
         for word in words:
-            if not db.dialect.has_word(db, word):
+            if not lookups.has_word(db, word):
                 unknown += 1
                 continue
-            covered += db.dialect.has_word(db, word, section.path, section.anchor)
+            covered += lookups.has_word(db, word, section.path, section.anchor)
         return {"covered": covered / len(words), "unknown": unknown / len(words)}
 
-    def _sections(self, dense_hits, keyword_hits) -> list[SectionHit]:
+    def _sections(self, dense_hits, keyword_hits, lookups: Lookups) -> list[SectionHit]:
         """Chunk hits -> sections, each ranked in each half by its best chunk, then fused."""
         learned = [(cid.removeprefix(LEARNED), sim) for cid, sim in dense_hits if cid.startswith(LEARNED)]
         dense_hits = [(cid, sim) for cid, sim in dense_hits if not cid.startswith(LEARNED)]
         ids = list(dict.fromkeys([cid for cid, _ in dense_hits] + [cid for cid, _ in keyword_hits]))
         if not ids:
             return []
-        rows = {
-            row[0]: row
-            for row in self.index.db.execute(
-                "SELECT id, path, title, heading, anchor, kind, span_start, span_end FROM chunks "
-                f"WHERE id IN ({','.join('?' * len(ids))})",
-                ids,
-            )
-        }
+        rows = lookups.chunk_rows(self.index.db, ids)
         sections: dict[str, SectionHit] = {}
         pieces: dict[str, dict[tuple[int, int], float]] = {}  # section -> its matched pieces' fused scores
 
