@@ -4,6 +4,7 @@ to the fake Slack, and Slack's side as signed payloads to /slack/events."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 from slack_sdk import WebClient
 
-from bot.slack.conversation import Working
+from bot.slack.conversation import Later, Working
 from tests.conftest import bot_env, start_bot, stop_bot, wait_until
 from tests.slackkit import (
     DM,
@@ -397,6 +398,26 @@ def test_eyes_only_when_the_answer_takes_longer_than_the_delay(fake):
         "reactions.remove",
     ]
     assert [c for c in list(fake.calls) if c.args.get("channel") == "D0QUICK"] == []
+
+
+def test_later_runs_its_calls_when_due_on_one_thread_and_survives_a_failing_one(caplog):
+    """The 👀's delay: one shared thread, not a thread per answer."""
+    later, ran, done = Later(), [], threading.Event()
+
+    def note(name):
+        def call():
+            ran.append((name, threading.current_thread().name))
+            if name == "last":
+                done.set()
+
+        return call
+
+    later.call(0.2, note("last"))
+    later.call(0.0, lambda: 1 / 0)  # logged; the calls after it still run
+    later.call(0.05, note("first"))
+    assert done.wait(10)
+    assert ran == [("first", "ospo-later"), ("last", "ospo-later")]
+    assert "a delayed call failed" in caplog.text
 
 
 # -- 4. /ospo --------------------------------------------------------------------------------

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable
 
 from slack_sdk import WebClient
@@ -87,6 +90,39 @@ def answer_in(
             working.end()
 
 
+class Later:
+    """Calls made after a delay, all on one thread: a threading.Timer per answer would be a thread per
+    answer, hundreds of them asleep at once under load. A call due while another runs waits for it."""
+
+    def __init__(self):
+        self._due: list[tuple[float, int, Callable[[], object]]] = []  # a heap: soonest first
+        self._changed = threading.Condition()
+        self._order = itertools.count()  # ties in time keep their order (and never compare functions)
+        self._thread: threading.Thread | None = None
+
+    def call(self, delay: float, function: Callable[[], object]) -> None:
+        with self._changed:
+            heapq.heappush(self._due, (time.monotonic() + delay, next(self._order), function))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="ospo-later", daemon=True)
+                self._thread.start()
+            self._changed.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                while not self._due or self._due[0][0] > time.monotonic():
+                    self._changed.wait(self._due[0][0] - time.monotonic() if self._due else None)
+                _, _, function = heapq.heappop(self._due)
+            try:
+                function()
+            except Exception:  # one failed call must not stop the ones after it
+                log.exception("a delayed call failed")
+
+
+LATER = Later()
+
+
 class Working:
     """The 👀 reaction on a message while the bot answers it, added only once the answer has taken
     `after` seconds (0: at once), and taken off at the end if it was added."""
@@ -95,13 +131,10 @@ class Working:
         self.client, self.channel, self.ts = client, channel, ts
         self._lock = threading.Lock()  # held while adding: the end waits for an add under way
         self._ended = self._shown = False
-        self._timer = None
         if after <= 0:
             self._show()
         else:
-            self._timer = threading.Timer(after, self._show)
-            self._timer.daemon = True
-            self._timer.start()
+            LATER.call(after, self._show)  # a no-op by then if the answer was quicker
 
     def _show(self) -> None:
         with self._lock:
@@ -110,8 +143,6 @@ class Working:
                 self._shown = True
 
     def end(self) -> None:
-        if self._timer:
-            self._timer.cancel()
         with self._lock:
             self._ended = True
             if self._shown:
