@@ -107,18 +107,17 @@ class HelpDesk:
     ) -> Reply:
         """Answer and record; raises ValueError for an empty question."""
         answer = self.kb.ask(question, user=user, channel=channel, source=source, record=False)
-        question_id = self.kb.record(answer, user=user, channel=channel, source=source)
+        chunk = None
         if answer.confident and answer.sources:
             top = answer.sources[0]
             chunk = self.db.execute(
                 "SELECT id, content_hash FROM chunks WHERE path = ? AND anchor = ? ORDER BY ordinal",
                 [top.path, top.anchor],
             ).fetchone()
+        with self.db.writing():  # one turn at the writer lock: under load each turn is a wait
+            question_id = self.kb.record(answer, user=user, channel=channel, source=source)
             if chunk:
-                with self.db.writing():
-                    self.db["answers"].insert(
-                        {"question_id": question_id, "chunk_id": chunk[0], "content_hash": chunk[1]}
-                    )
+                self.db["answers"].insert({"question_id": question_id, "chunk_id": chunk[0], "content_hash": chunk[1]})
         try:
             report = licenses.find_in_text(answer.question, self.policy)
             together = compatibility.find_in_text(answer.question, self.policy)
@@ -126,10 +125,13 @@ class HelpDesk:
             report, together = None, None
         return Reply(question_id, answer, report, together)
 
-    def delivered(self, question_id: int, channel: str, ts: str) -> None:
-        """Where the answer was posted (for escalations and follow-ups)."""
+    def delivered(self, question_id: int, channel: str, ts: str, new_thread: bool = False) -> None:
+        """Where the answer was posted (for escalations and follow-ups); new_thread: the answer starts
+        a thread the bot follows (remember_thread), noted in the same turn at the writer lock."""
         with self.db.writing():
             self.db.execute("UPDATE answers SET channel = ?, ts = ? WHERE question_id = ?", [channel, ts, question_id])
+            if new_thread:
+                self.remember_thread(channel, ts)
 
     def question(self, question_id: int) -> dict | None:
         rows = list(self.db.query("SELECT * FROM questions WHERE id = ?", [question_id]))

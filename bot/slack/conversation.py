@@ -77,9 +77,7 @@ def answer_in(
             unfurl_links=False,
             unfurl_media=False,
         )
-        desk.delivered(reply.question_id, channel, posted["ts"])
-        if not thread_ts:
-            desk.remember_thread(channel, posted["ts"])
+        desk.delivered(reply.question_id, channel, posted["ts"], new_thread=not thread_ts)
         return reply
     except BaseException:
         if status:  # else the pane says "searching" until Slack gives up on it
