@@ -213,9 +213,6 @@ def test_the_digest_and_the_reminders_are_sent_once_by_two_schedulers(cluster, f
     ref = f"OSPO-{cluster['overdue']}"
     reminded = lambda a: a.get("channel") in (APPROVER, APPROVER2) and "past their SLA" in a.get("text", "")  # noqa: E731
     fake.wait_for("chat.postMessage", count=2, where=reminded, timeout=30)
-    ran = ['Running job "Weekly digest', 'Running job "Daily reminders']
-    if cluster["ready"] < due - timedelta(seconds=1):  # both schedulers were waiting when the jobs fell due
-        wait_until(lambda: all(r in log.read_text() for log in cluster["logs"] for r in ran), 90, "both runs")
     sentinels(cluster, fake)
     digests = [a for a in fake.calls_to("chat.postMessage") if a.get("channel") == DIGEST and not a.get("thread_ts")]
     assert len(digests) == 1 and digests[0]["text"].startswith("OSPO weekly digest ")
@@ -226,8 +223,11 @@ def test_the_digest_and_the_reminders_are_sent_once_by_two_schedulers(cluster, f
     )
     assert query(cluster, "SELECT count(*) FROM digest_runs WHERE sent_at IS NOT NULL") == [(1,)]
     assert query(cluster, "SELECT request_id, kind FROM reminder_log") == [(cluster["overdue"], "sla")]
-    if cluster["ready"] < due - timedelta(seconds=1):
-        assert [log.read_text().count(ran[0]) for log in cluster["logs"]] == [1, 1]  # both ran it; one sent
+    # Both schedulers wait for the same time and usually both run each job (the claims let one send); one
+    # that wakes after the other has moved the shared job on skips it (a loaded machine).
+    for job in ('Running job "Weekly digest', 'Running job "Daily reminders'):
+        ran = [log.read_text().count(job) for log in cluster["logs"]]
+        assert max(ran) == 1, (job, ran)
 
 
 # -- 5. a sync on one is seen by the other; never two at once; a replica killed mid-sync is taken over ----
