@@ -2,8 +2,8 @@
 a fresh data dir) and the fake Slack Web API (tests/fakeslack.py, in this process).
 
 Open loop: every request's send time is fixed before the run (Poisson arrivals: --rate x --seconds
-questions at uniformly random times, seeded) and each is sent from its own thread, so a slow server
-shows as latency, not as less load. Per question, the mix is: DM questions (85%; a user's first one
+questions at uniformly random times, seeded) and each is sent when due by one of SENDERS threads, so
+a slow server shows as latency, not as less load. Per question, the mix is: DM questions (85%; a user's first one
 top-level, later ones in a thread) and `/ospo ask` (15%) from --users distinct users, with
 `/ospo status` and `/ospo help` (5% each), clicks on earlier answers (👍 15%, 👎 5%, "Ask the OSPO
 team" 5%) and Slack retries of earlier DM events (5%; same event_id: must not be answered twice).
@@ -63,6 +63,9 @@ TARGET_P95_MS = 1000.0
 # fails a 60 s run.
 RSS_GROWTH_LIMIT_MB = 10.0
 FORM = "application/x-www-form-urlencoded"
+# Requests in flight at once: enough that slow acks under overload do not hold the next sends back
+# (128 let the generator fall tens of seconds behind its schedule at 100 questions/s).
+SENDERS = 1024
 APOLOGY = apology_text()
 BUSY = busy_text()
 THANKS = feedback_thanks(1)
@@ -115,9 +118,17 @@ class RecordingSlack(FakeSlack):
                 self.answered.append(Answered(user, key[1], args.get("thread_ts"), body["ts"], question_id))
         return status, body, headers
 
-    def answers(self) -> list[Answered]:
+    def some_answer(self, rng: random.Random, besides: set[str]) -> Answered | None:
+        """A random answer given so far whose question is not in `besides` (a few tries): picked in place,
+        since copying tens of thousands of answers per click made the generator the load."""
         with self._lock:
-            return list(self.answered)
+            for _ in range(20):
+                if not self.answered:
+                    return None
+                picked = rng.choice(self.answered)
+                if picked.question_id not in besides:
+                    return picked
+        return None
 
 
 def feedback_value(blocks) -> str | None:
@@ -200,12 +211,9 @@ class Traffic:
             payload = command(text, self.fake.response_url("load") + "?ref=" + ref, user=user)
             request.expects = [("response", ref)]
             return request, urlencode(payload), FORM, {}
-        answered = self.fake.answers()
-        if kind == "escalate":
-            answered = [a for a in answered if a.question_id not in self.escalated]
-        if not answered:
+        target = self.fake.some_answer(self.rng, besides=self.escalated if kind == "escalate" else set())
+        if target is None:
             return None
-        target = self.rng.choice(answered)
         payload = block_action(
             kind,  # the button's action_id
             target.question_id,
@@ -273,7 +281,7 @@ def run(args) -> dict:
                 target=sample_rss, args=(bot.process.pid, started, args.rss_every, stop_sampling, samples)
             )
             sampler.start()
-            with ThreadPoolExecutor(max_workers=128) as pool:
+            with ThreadPoolExecutor(max_workers=SENDERS) as pool:
                 for offset, kind in schedule:
                     due = started + offset
                     delay = due - time.monotonic()
