@@ -49,7 +49,7 @@ def race(database, work) -> list:
 
 
 def test_both_back_ends_have_the_same_numbered_migrations():
-    assert len(sqlite.MIGRATIONS) == len(postgres.MIGRATIONS) == 13
+    assert len(sqlite.MIGRATIONS) == len(postgres.MIGRATIONS) == 14
 
 
 def test_opening_again_migrates_nothing_more(db, database):
@@ -248,3 +248,20 @@ def test_migrate_to_postgres_copies_the_demo_installation_and_verifies_it(postgr
         assert not checked.ok and any("approval_events" in problem for problem in checked.mismatches)
     finally:
         postgres_server.drop_database(url)
+
+
+def test_a_vote_and_a_persons_recent_questions_are_found_by_index(db):
+    """feedback and questions grow with every question: the lookups a vote and `/ospo status` make
+    must not scan them (migration 14)."""
+    lookups = [
+        "SELECT id FROM feedback WHERE question_id = 7 AND user = 'U1'",
+        "SELECT question, confident FROM questions WHERE user = 'U1' ORDER BY id DESC LIMIT 10",
+    ]
+    if db.dialect.SHARED:  # PostgreSQL: forbid what it would pick for a table this small
+        with db.transaction():
+            db.execute("SET LOCAL enable_seqscan = off")
+            plans = [str(db.execute("EXPLAIN " + sql.replace("user", '"user"')).fetchall()) for sql in lookups]
+        assert all("Index" in plan and "Seq Scan" not in plan for plan in plans), plans
+    else:
+        plans = [str(db.execute("EXPLAIN QUERY PLAN " + sql).fetchall()) for sql in lookups]
+        assert all("SEARCH" in plan and "INDEX" in plan and "SCAN " not in plan for plan in plans), plans

@@ -451,6 +451,11 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX idx_workflow_steps_request_id ON workflow_steps (request_id);
     """,
+    # 14 a vote's earlier vote and a person's recent questions found by index, not by scanning
+    """
+    CREATE INDEX idx_feedback_question_id_user ON feedback (question_id, "user");
+    CREATE INDEX idx_questions_user ON questions ("user", id);
+    """,
 ]
 
 # Helpers the dialect's SQL uses; created with the schema table, outside the numbered migrations.

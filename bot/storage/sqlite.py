@@ -365,6 +365,13 @@ def _m013_workflow_steps(db: SqliteDatabase) -> None:
     db["workflow_steps"].create_index(["request_id"])
 
 
+def _m014_lookups_by_question_and_user(db: SqliteDatabase) -> None:
+    """A vote finds its voter's earlier vote, and `/ospo status` a person's recent questions, by index:
+    both scanned their whole table, which grows with every question (found under bench/load.py)."""
+    db["feedback"].create_index(["question_id", "user"])
+    db["questions"].create_index(["user"])  # with the rowid (id) after it: newest first for free
+
+
 MIGRATIONS = [
     _m001_knowledge,
     _m002_questions,
@@ -379,6 +386,7 @@ MIGRATIONS = [
     _m011_assistant_threads,
     _m012_request_shown,
     _m013_workflow_steps,
+    _m014_lookups_by_question_and_user,
 ]
 
 
