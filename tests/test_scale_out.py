@@ -66,17 +66,16 @@ def replicas(fake, tmp_path_factory, model_name, chroma_server):
     env = replica_env(folder, fake, model_name, KNOWLEDGE, due, **chroma_server)
     digest_due_at(env, due)
     with ThreadPoolExecutor(2) as pool:
-        started = list(pool.map(lambda _: start_bot(env, folder) + (datetime.now(UTC),), range(2)))
+        started = list(pool.map(lambda _: start_bot(env, folder), range(2)))
     yield {
         "env": env,
         "db_path": Path(env["OSPO_DATA_DIR"]) / "ospo-bot.db",
-        "bases": [base for _, base, _, _ in started],
-        "slack": [SlackSide(base + "/slack/events") for _, base, _, _ in started],
-        "logs": [log for _, _, log, _ in started],
-        "ready": max(ready for _, _, _, ready in started),
+        "bases": [base for _, base, _ in started],
+        "slack": [SlackSide(base + "/slack/events") for _, base, _ in started],
+        "logs": [log for _, _, log in started],
         "digest_due": due,
     }
-    for process, _, _, _ in started:
+    for process, _, _ in started:
         stop_bot(process)
 
 

@@ -111,7 +111,6 @@ def cluster(fake, tmp_path_factory, model_name, chroma_server, postgres_server):
         "bases": [base for _, base, _ in started],
         "slack": [SlackSide(base + "/slack/events") for _, base, _ in started],
         "logs": [log for _, _, log in started],
-        "ready": datetime.now(UTC),
         "due": due,
         "overdue": overdue,
     }
