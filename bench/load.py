@@ -10,11 +10,12 @@ team" 5%) and Slack retries of earlier DM events (5%; same event_id: must not be
 
 Prints per kind the ack latency (sent -> the HTTP response of /slack/events) and the reply latency
 (sent -> the fake Slack accepting the answer, the response_url post, the ephemeral or the modal),
-throughput, questions told "busy, ask again" (OSPO_EMBED_QUEUE full: not an error, but not an
-answer either), errors (no 200, an ack slower than Slack's 3 s, a reply lost or duplicated, an
-apology, an unexpected reply, an ERROR in the server's log), the server's RSS every few seconds, and
-PASS/FAIL against the targets (issue 16): >= 100 questions/s answered, answer p95 <= 1 s, nothing
-lost or duplicated, no errors, RSS growth from the end of warm-up to the end <= 10 MB.
+throughput, questions told "busy, ask again" (OSPO_EMBED_QUEUE full, or as many questions in
+progress as it and OSPO_EMBED_BATCH_SIZE allow: not an error, but not an answer either), errors (no
+200, an ack slower than Slack's 3 s, a reply lost or duplicated, an apology, an unexpected reply, an
+ERROR in the server's log), the server's RSS and thread count every few seconds, and PASS/FAIL
+against the targets (issue 16): >= 100 questions/s answered, answer p95 <= 1 s, nothing lost or
+duplicated, no errors, RSS growth from the end of warm-up to the end <= 10 MB.
 
     .venv/bin/python bench/load.py [--seconds 60] [--rate 100] [--users 400] [--json]
 
@@ -248,9 +249,15 @@ def sample_rss(pid: int, started: float, every: float, stop: threading.Event, sa
             return
 
 
+def threads_of(pid: int) -> int:
+    return int(next(line.split()[1] for line in open(f"/proc/{pid}/status") if line.startswith("Threads:")))
+
+
 def add_sample(pid: int, started: float, samples: list) -> None:
+    """(seconds, RSS MB, threads): the threads too, as each new thread brings memory of its own (a
+    stack, a SQLite connection and its page cache) and a pool's threads start only when needed."""
     try:
-        samples.append((time.monotonic() - started, memory_mb(pid)))
+        samples.append((time.monotonic() - started, memory_mb(pid), threads_of(pid)))
     except FileNotFoundError:
         pass  # the server is gone: its requests fail, and the figures say so
 
@@ -274,7 +281,7 @@ def run(args) -> dict:
             traffic = Traffic(fake, args.users, rng)
             requests: list[Request] = []
             skipped: Counter = Counter()
-            samples: list[tuple[float, float]] = []
+            samples: list[tuple[float, float, int]] = []
             stop_sampling = threading.Event()
             started = time.monotonic()
             sampler = threading.Thread(
@@ -301,7 +308,7 @@ def run(args) -> dict:
                 sampler.join()
                 add_sample(bot.process.pid, started, samples)
             wait_for_replies(fake, requests, args.drain)
-            peak_mb = max((mb for _, mb in samples), default=0.0)
+            peak_mb = max((mb for _, mb, _ in samples), default=0.0)
             if bot.process.poll() is None:
                 peak_mb = memory_mb(bot.process.pid, "VmHWM")
             log_errors = [
@@ -384,12 +391,13 @@ def figures(args, ready, requests, skipped, replies, samples, warmup, peak_mb, l
         "server_log_errors": len(log_errors),
     }
     errors["total"] = sum(errors.values())
-    samples = samples or [(0.0, 0.0)]  # the server died before the first sample
-    after_warmup = [mb for t, mb in samples if t >= warmup] or [samples[-1][1]]
+    samples = samples or [(0.0, 0.0, 0)]  # the server died before the first sample
+    after_warmup = [mb for t, mb, _ in samples if t >= warmup] or [samples[-1][1]]
     rss = {
         "every_seconds": args.rss_every,
         "warmup_seconds": warmup,
-        "samples": [[round(t, 1), round(mb, 1)] for t, mb in samples],
+        "samples": [[round(t, 1), round(mb, 1)] for t, mb, _ in samples],
+        "threads": [threads for _, _, threads in samples],
         "after_warmup_mb": round(after_warmup[0], 1),
         "end_mb": round(samples[-1][1], 1),
         "growth_mb": round(samples[-1][1] - after_warmup[0], 1),
@@ -498,6 +506,7 @@ def show(result: dict) -> None:
         f"{rss['after_warmup_mb']:.0f}, end {rss['end_mb']:.0f}, growth {rss['growth_mb']:+.0f}, "
         f"peak {rss['peak_mb']:.0f}"
     )
+    console.print(f"server threads (every {rss['every_seconds']:g}s): {' '.join(map(str, rss['threads']))}")
     lag = result["generator_lag_ms"] or {}
     console.print(f"generator lag behind schedule: p99 {ms(lag.get('p99'))} ms (large: less load than planned)")
     targets = Table(title="targets")

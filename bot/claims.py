@@ -76,8 +76,9 @@ def one_at_a_time(db, data_dir: Path):
 
 
 def claim_event(db, event_id: str, now: datetime | None = None) -> bool:
-    """True the first time an event id is seen (Slack resends the same id, to any replica)."""
-    with db.writing():
+    """True the first time an event id is seen (Slack resends the same id, to any replica). Urgent:
+    the ack that Slack waits for waits for this."""
+    with db.writing(urgent=True):
         return (
             db.execute(
                 "INSERT INTO slack_events (event_id, received_at) VALUES (?, ?) ON CONFLICT DO NOTHING",

@@ -72,6 +72,13 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(default=batching.BATCH_SIZE, ge=1, le=512, alias="OSPO_EMBED_BATCH_SIZE")
     embed_queue: int = Field(default=batching.QUEUE_SIZE, ge=1, le=10_000, alias="OSPO_EMBED_QUEUE")
     embed_window_ms: float = Field(default=batching.WINDOW_SECONDS * 1000, ge=0, le=1000, alias="OSPO_EMBED_WINDOW_MS")
+
+    @property
+    def questions_at_once(self) -> int:
+        """Questions answered at once in Slack at most (HelpDesk.answering): as many as may wait for the
+        model or be in its batch; the next one is told the bot is busy."""
+        return self.embed_queue + self.embed_batch_size
+
     # Threads the model uses for questions (0: one per core). A second thread takes ~2 ms off one short
     # question for twice the CPU; one leaves the other cores to everything else the bot does while it
     # answers (README, "Benchmarks"). `kb sync`'s large batches always use every core.

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -96,12 +98,26 @@ class HelpDesk:
         self.settings = kb.settings
         self.policy = policy
         self._db = db or (lambda: kb.db)
+        self._answering = threading.BoundedSemaphore(self.settings.questions_at_once)
 
     @property
     def db(self):
         return self._db()
 
     # -- answering --------------------------------------------------------------------
+    @contextmanager
+    def answering(self) -> Iterator[None]:
+        """One question in Slack, from asking to its answer posted and recorded. At most
+        settings.questions_at_once (OSPO_EMBED_QUEUE + OSPO_EMBED_BATCH_SIZE) at once; the next raises
+        Busy at once. Under overload answers wait for more than the model (the database's
+        one writer, the GIL): bounded only at the model, they came 10-20 s late (bench/load.py)."""
+        if not self._answering.acquire(blocking=False):
+            raise Busy("busy: too many questions are being answered; try again in a moment")
+        try:
+            yield
+        finally:
+            self._answering.release()
+
     def ask(
         self, question: str, *, user: str | None = None, channel: str | None = None, source: str = "slack"
     ) -> Reply:
@@ -197,6 +213,8 @@ class HelpDesk:
         return claims.claim_event(self.db, event_id)
 
     def remember_thread(self, channel: str, thread_ts: str) -> None:
+        if self.is_bot_thread(channel, thread_ts):  # a follow-up: no turn at the writer lock for nothing
+            return
         with self.db.writing():
             self.db.execute(
                 "INSERT INTO bot_threads (channel, thread_ts, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",

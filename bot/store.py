@@ -10,7 +10,8 @@ What every module may call on a database `db` (both back ends have it):
     db["table"].insert(row).last_pk, .insert_all, .upsert, .upsert_all, .update, .get, .count, .rows
     with db.transaction(): ...   all or nothing; a writer waits for the other writers (BEGIN IMMEDIATE,
                                  or PostgreSQL's row locks)
-    with db.writing(): ...       a block of writes, committed when it ends (sqlite3's `with conn:`)
+    with db.writing(): ...       a block of writes, committed when it ends (sqlite3's `with conn:`);
+                                 writing(urgent=True) for one Slack waits on (goes first in SQLite's queue)
     db.dialect                   the back end's module, for the few things that differ: keyword_search,
                                  has_word, hours_between, day_of, before, FOR_UPDATE, sync_lock
 

@@ -33,6 +33,7 @@ def test_a_short_load_run_reports_every_figure_and_no_errors(tmp_path):
     assert set(result["kinds"]) == {"dm", "ask", "status", "help", "feedback_up", "feedback_down", "escalate", "retry"}
     assert result["kinds"]["dm"]["reply_ms"]["p50"] > 0
     assert result["rss"]["samples"] and result["rss"]["peak_mb"] > 0
+    assert len(result["rss"]["threads"]) == len(result["rss"]["samples"]) and min(result["rss"]["threads"]) > 1
     assert set(result["targets"]) == {
         "questions_per_second",
         "answer_p95_ms",

@@ -4,6 +4,8 @@ that does not is refused and PyTorch answers instead; torch's thread count is pu
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +75,35 @@ def test_the_question_thread_count_is_put_back(model_name):
     before = torch.get_num_threads()
     Embedder(model_name, runtime="torch", question_threads=1).encode_questions(QUESTIONS[:1])
     assert torch.get_num_threads() == before
+
+
+def os_threads() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
+@pytest.mark.skipif(torch.get_num_threads() < 2, reason="with one core torch never starts a thread team")
+def test_questions_embedded_from_many_threads_leave_no_threads_behind(model_name):
+    """In serve each listener thread may run a batch; OpenMP kept a worker for each that ran torch's
+    pooling on more than one thread (~90 more threads under load). Long questions: a big enough batch."""
+    embedder = Embedder(model_name, runtime="onnx", question_threads=1)
+    embedder.warm_up()
+    done, finish = threading.Barrier(6), threading.Event()
+
+    def ask_and_stay() -> None:
+        embedder.encode_questions([QUESTIONS[-1]] * 8)
+        done.wait(60)
+        finish.wait(60)
+
+    callers = [threading.Thread(target=ask_and_stay) for _ in range(5)]
+    before = os_threads()
+    for caller in callers:
+        caller.start()
+    done.wait(60)
+    during = os_threads()
+    finish.set()
+    for caller in callers:
+        caller.join(60)
+    assert during - before == len(callers) and torch.get_num_threads() >= 2
 
 
 def test_settings_choose_the_runtime_and_refuse_others(monkeypatch):

@@ -1,6 +1,8 @@
 """Overload in Slack: when more questions wait for the model than OSPO_EMBED_QUEUE allows, the next
 asker is told at once that the bot is busy (where the answer would have been), and the questions
-already waiting are still answered.
+already waiting are still answered. Questions filling every thread for events never hold up a
+command's ack, and beyond OSPO_EMBED_QUEUE + OSPO_EMBED_BATCH_SIZE questions in progress the next is
+told "busy" before it reaches the model.
 
 The bot runs in this process (the real Bolt app behind waitress, the real WebClient, the fake Slack,
 signed payloads to /slack/events), so that the test can hold the model busy and release it: the
@@ -14,6 +16,7 @@ import pytest
 
 from bot.config import load_settings
 from bot.search import index
+from bot.slack import lanes
 from bot.slack.blocks.answers import busy_text
 from bot.slack.client import web_client
 from bot.slack.server import Server
@@ -25,19 +28,18 @@ from tests.slackkit import SIGNING_SECRET, TRIAGE, SlackSide, command, dm, event
 WAIT = 60  # seconds: only a guard against a hang
 
 
-@pytest.fixture(scope="module")
-def bot(fake, tmp_path_factory, model_name):
+def serve(fake, folder, model_name, **env):
+    """The bot behind waitress in this process; yields {"slack": SlackSide, "core": Core}."""
     from waitress.server import create_server
 
-    folder = tmp_path_factory.mktemp("busy-bot")
     env = bot_env(
         folder,
         fake,
         model_name,
-        OSPO_EMBED_QUEUE="1",  # one question may wait for the model; the next is told "busy"
         OSPO_TRIAGE_CHANNEL=TRIAGE,
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        **env,
     )
     settings = load_settings(**{name: str(value) for name, value in env.items()})
     core = Core(settings).build_all()
@@ -49,6 +51,22 @@ def bot(fake, tmp_path_factory, model_name):
     thread.start()
     yield {"slack": SlackSide(f"http://127.0.0.1:{http.effective_port}/slack/events"), "core": core}
     http.close()
+
+
+@pytest.fixture(scope="module")
+def bot(fake, tmp_path_factory, model_name):
+    # one question may wait for the model; the next is told "busy"
+    yield from serve(fake, tmp_path_factory.mktemp("busy-bot"), model_name, OSPO_EMBED_QUEUE="1")
+
+
+@pytest.fixture(scope="module")
+def narrow_bot(fake, tmp_path_factory, model_name):
+    """Two questions in progress at most (one at the model, one waiting), and no event threads but
+    theirs: two held questions fill the events' lane."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(lanes, "OTHER_EVENT_THREADS", 0)
+        folder = tmp_path_factory.mktemp("narrow-bot")
+        yield from serve(fake, folder, model_name, OSPO_EMBED_QUEUE="1", OSPO_EMBED_BATCH_SIZE="1")
 
 
 def messages_to(fake, channel: str) -> list[dict]:
@@ -83,3 +101,29 @@ def test_overload_is_told_busy_at_once_and_the_waiting_questions_are_answered(bo
     removed = fake.wait_for("reactions.remove", where=lambda a: a.get("channel") == "D0BUSY3", timeout=WAIT)
     assert removed and messages_to(fake, "D0BUSY3") == told
     assert batcher.refused == 2
+
+
+def test_questions_filling_the_event_threads_hold_up_no_command_and_the_next_question_is_told_busy(narrow_bot, fake):
+    slack, batcher = narrow_bot["slack"], narrow_bot["core"].kb.index.embedder.questions
+    started, refused = batcher.batches, batcher.refused
+    with index._ENCODE_LOCK:  # the model is busy until the end of this block
+        assert slack.send_event(event(dm("how do I sign off my commits?", user="U0LANE1", channel="D0LANE1")))[0] == 200
+        wait_until(lambda: batcher.batches == started + 1, WAIT, "the first question to reach the model")
+        assert slack.send_event(event(dm("is AGPL allowed in SaaS?", user="U0LANE2", channel="D0LANE2")))[0] == 200
+        wait_until(lambda: batcher.waiting == 1, WAIT, "the second question to wait for the model")
+
+        # Both event threads are taken; a command still gets its thread, its ack and its reply.
+        status, _ = slack.send_command(command("help", fake.response_url("lane-help"), user="U0LANE3"))
+        assert status == 200
+        helped = fake.wait_for("response", where=lambda a: a.get("text") == "What ospo-bot can do", timeout=WAIT)
+        # Two questions in progress: an /ospo ask is told "busy" before it reaches the model's queue.
+        asked = command("ask can I fix a typo?", fake.response_url("lane-ask"), user="U0LANE4")
+        assert slack.send_command(asked)[0] == 200
+        said = fake.wait_for("response", where=lambda a: a.get("text") == busy_text(), timeout=WAIT)
+        assert messages_to(fake, "D0LANE1") == messages_to(fake, "D0LANE2") == []  # still waiting
+
+    assert helped and said[-1]["response_type"] == "ephemeral"
+    assert batcher.refused == refused  # the gate refused it, not the model's queue
+    for channel, quoted in (("D0LANE1", "git commit -s"), ("D0LANE2", "Affero")):
+        answer = fake.wait_for("chat.postMessage", where=lambda a, c=channel: a.get("channel") == c, timeout=WAIT)
+        assert quoted in str(answer[-1].get("blocks")), channel

@@ -265,3 +265,54 @@ def test_a_vote_and_a_persons_recent_questions_are_found_by_index(db):
     else:
         plans = [str(db.execute("EXPLAIN QUERY PLAN " + sql).fetchall()) for sql in lookups]
         assert all("SEARCH" in plan and "INDEX" in plan and "SCAN " not in plan for plan in plans), plans
+
+
+# -- whose turn it is to write (SQLite, one process) -------------------------------------------------
+def queue_writers(lock: sqlite.WriterLock, *writers: tuple[str, bool]) -> tuple[list[str], list[threading.Thread]]:
+    """Start each (name, urgent) writer in turn, each once the one before waits; each notes its name
+    when it gets its turn. The caller holds the turn meanwhile."""
+    order: list[str] = []
+
+    def write(name: str, urgent: bool) -> None:
+        lock.acquire(urgent=urgent)
+        order.append(name)
+        lock.release()
+
+    threads = []
+    for n, (name, urgent) in enumerate(writers, start=1):
+        threads.append(threading.Thread(target=write, args=(name, urgent)))
+        threads[-1].start()
+        wait_until(lambda n=n: lock.waiting == n, 30, f"{n} writers waiting")
+    return order, threads
+
+
+def test_an_urgent_writer_goes_before_the_writers_already_waiting():
+    """An event's claim (Slack waits for its ack) must not queue behind a crowd of answers."""
+    lock = sqlite.WriterLock()
+    lock.acquire()
+    order, threads = queue_writers(lock, ("answer 1", False), ("answer 2", False), ("claim 1", True), ("claim 2", True))
+    lock.release()
+    for thread in threads:
+        thread.join(30)
+    assert order[:2] in (["claim 1", "claim 2"], ["claim 2", "claim 1"])
+    assert sorted(order[2:]) == ["answer 1", "answer 2"] and lock.waiting == 0
+
+
+def test_a_writer_turn_is_reentrant_and_only_its_holder_can_end_it():
+    lock = sqlite.WriterLock()
+    with lock, lock.first(), lock:  # a write block inside another, as sqlite-utils calls nest
+        order, threads = queue_writers(lock, ("other", False))
+    threads[0].join(30)
+    assert order == ["other"]
+    lock.acquire()
+    with pytest.raises(RuntimeError, match="does not hold"):
+        ThreadPoolExecutor(1).submit(lock.release).result(30)
+    lock.release()
+
+
+def test_urgent_writing_commits_like_any_other(tmp_path):
+    db = open_db(tmp_path / "ospo.db")
+    assert claims.claim_event(db, "Ev1") and not claims.claim_event(db, "Ev1")
+    with db.writing(urgent=True):
+        db.execute("INSERT INTO slack_events (event_id, received_at) VALUES ('Ev2', '2026-11-30T00:00:00+00:00')")
+    assert open_db(tmp_path / "ospo.db").execute("SELECT count(*) FROM slack_events").fetchone()[0] == 2

@@ -75,10 +75,18 @@ class OnnxEncoder:
         (token_embeddings,) = self.session.run(None, ids)
         tensors = {name: torch.from_numpy(values) for name, values in ids.items()}
         tensors["token_embeddings"] = torch.from_numpy(token_embeddings)
-        with torch.inference_mode():
-            for module in list(self.model)[1:]:  # the model's own pooling (and dense, normalize) modules
-                tensors = module(tensors)
-            vectors = torch.nn.functional.normalize(tensors["sentence_embedding"], p=2, dim=1)
+        # Pooling a batch on one thread: on more, OpenMP keeps a worker for each thread that ever ran a
+        # batch (in serve, any listener thread: ~90 more threads under bench/load.py). Callers hold
+        # _ENCODE_LOCK (but check(), at construction), under which torch's process-wide count may change.
+        every_core = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            with torch.inference_mode():
+                for module in list(self.model)[1:]:  # the model's own pooling (and dense, normalize) modules
+                    tensors = module(tensors)
+                vectors = torch.nn.functional.normalize(tensors["sentence_embedding"], p=2, dim=1)
+        finally:
+            torch.set_num_threads(every_core)
         return vectors.numpy()
 
     def check(self) -> None:

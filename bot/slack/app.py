@@ -1,5 +1,6 @@
-"""Build the Bolt app: one WebClient, the core in every listener's arguments, our-workspace-only and
-no-bots, event dedupe, an error handler that apologises instead of staying silent, and every surface.
+"""Build the Bolt app: one WebClient, listeners in two lanes (bot/slack/lanes.py), the core in every
+listener's arguments, our-workspace-only and no-bots, event dedupe, an error handler that apologises
+instead of staying silent, and every surface.
 
 Each surface module registers its listeners in `register(app)`, as Bolt's starter template does; a
 listener asks for `core` (bot.wiring.Core) beside Bolt's own arguments (ack, body, client...).
@@ -9,14 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
-from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.batching import Busy
-from bot.config import Settings
 from bot.slack import (
     actions,
     approvals,
@@ -33,6 +32,7 @@ from bot.slack import (
 )
 from bot.slack.blocks.answers import apology_text, busy_text
 from bot.slack.client import say, web_client
+from bot.slack.lanes import Lanes
 from bot.store import storage_error
 from bot.wiring import Core
 
@@ -48,6 +48,7 @@ def build_app(core: Core, client: WebClient | None = None, process_before_respon
     tests' fuzzing uses to see every failure); the server acks first and works after."""
     settings = core.settings
     client = client or web_client(settings)
+    lanes = Lanes(settings)  # what Slack waits on never queues behind answers (bot/slack/lanes.py)
     keeper = getattr(client, "keeper", None)  # token rotation (bot/slack/tokens.py): each request's token, fresh
     app = App(
         client=client,
@@ -57,10 +58,14 @@ def build_app(core: Core, client: WebClient | None = None, process_before_respon
         request_verification_enabled=not settings.socket_mode,
         token_verification_enabled=True,  # calls auth.test at start-up: a bad token fails now
         process_before_response=process_before_response,
-        listener_executor=ThreadPoolExecutor(
-            max_workers=listener_threads(settings), thread_name_prefix="bolt-listener"
-        ),
+        listener_executor=lanes,
     )
+
+    @app.middleware
+    def choose_lane(body, next):
+        """Before any listener is queued: which lane this request's listeners take."""
+        lanes.choose(body)
+        return next()
 
     @app.middleware
     def with_the_core(context, next):
@@ -116,19 +121,6 @@ def build_app(core: Core, client: WebClient | None = None, process_before_respon
     for surface in SURFACES:
         surface.register(app)
     return app
-
-
-# Threads for everything but questions waiting for the model: commands and clicks (acked only once
-# their listener runs: with Bolt's default 5 threads, /ospo acks took over a second under load),
-# the rest of answering, and telling people the bot is busy.
-OTHER_LISTENER_THREADS = 32
-
-
-def listener_threads(settings: Settings) -> int:
-    """Bolt's listener pool: a thread for every question that may wait for the model or be in its
-    batch, and more for the rest. Fewer, and questions would queue in the pool instead, whose queue
-    has no bound, and overload would never be told "busy"."""
-    return settings.embed_queue + settings.embed_batch_size + OTHER_LISTENER_THREADS
 
 
 def describe(body) -> str:

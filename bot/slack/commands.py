@@ -35,8 +35,9 @@ def ospo(ack, command, respond, client, core: Core):
             respond(response_type="ephemeral", text="Usage: `/ospo ask <your question>`")
             return
         try:
-            reply = core.desk.ask(question, user=command["user_id"], channel=command.get("channel_id"), source="slack")
+            with core.desk.answering():
+                user, channel = command["user_id"], command.get("channel_id")
+                reply = core.desk.ask(question, user=user, channel=channel, source="slack")
+                respond(response_type="ephemeral", text=answer_text(reply), blocks=answer_blocks(reply, private=True))
         except Busy:
             respond(response_type="ephemeral", text=busy_text())
-            return
-        respond(response_type="ephemeral", text=answer_text(reply), blocks=answer_blocks(reply, private=True))

@@ -62,23 +62,24 @@ def answer_in(
         working = Working(client, channel, message_ts, after=react_after)
     try:
         try:
-            reply = desk.ask(question, user=user, channel=channel, source="slack")
+            with desk.answering():
+                reply = desk.ask(question, user=user, channel=channel, source="slack")
+                if thread_ts:  # before posting: a follow-up may arrive the moment the answer is seen
+                    desk.remember_thread(channel, thread_ts)
+                posted = client.chat_postMessage(
+                    channel=channel,
+                    thread_ts=thread_ts,
+                    text=answer_text(reply),
+                    blocks=answer_blocks(reply, note=note),
+                    unfurl_links=False,
+                    unfurl_media=False,
+                )
+                desk.delivered(reply.question_id, channel, posted["ts"], new_thread=not thread_ts)
+                return reply
         except Busy:  # overload: said where the answer would have been, so they know to ask again
             log.info("busy: told %s in %s to ask again", user, channel)
             client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=busy_text())
             return None
-        if thread_ts:  # before posting: a follow-up may arrive the moment the answer is seen
-            desk.remember_thread(channel, thread_ts)
-        posted = client.chat_postMessage(
-            channel=channel,
-            thread_ts=thread_ts,
-            text=answer_text(reply),
-            blocks=answer_blocks(reply, note=note),
-            unfurl_links=False,
-            unfurl_media=False,
-        )
-        desk.delivered(reply.question_id, channel, posted["ts"], new_thread=not thread_ts)
-        return reply
     except BaseException:
         if status:  # else the pane says "searching" until Slack gives up on it
             show_status(status, "")

@@ -167,7 +167,10 @@ class PostgresDatabase:
             finally:
                 self._local.conn = None
 
-    writing = transaction  # SQLite's block of writes (`with conn:`) is one transaction here
+    def writing(self, urgent: bool = False):
+        """SQLite's block of writes (`with conn:`) is one transaction here; urgent means nothing:
+        writers wait only for the rows they touch."""
+        return self.transaction()
 
     def execute(self, sql: str, params: Any = None) -> Result:
         with self._connection() as conn:

@@ -36,13 +36,79 @@ BUSY_TIMEOUT_MS = 5000  # how long a write waits for another process's write loc
 # handler polls with sleeps of up to 100 ms, so with dozens of threads writing at once (overload:
 # bench/load.py at 100 questions/s) a waiting writer could miss its turn for the whole busy timeout
 # and fail with "database is locked". Other processes still wait through the busy timeout.
-_WRITERS: dict[str, threading.RLock] = {}
+class WriterLock:
+    """Whose turn it is to write to one database file in this process: reentrant like an RLock, and
+    an urgent writer (Slack waits for it: an event's claim, before its ack) goes before every writer
+    already queued. Under overload dozens of answers queue to write, each turn stretched by the
+    GIL; in plain arrival order an ack waited behind them all, past Slack's 3 s (bench/load.py)."""
+
+    def __init__(self):
+        self._mutex = threading.Lock()
+        self._urgent = threading.Condition(self._mutex)
+        self._others = threading.Condition(self._mutex)
+        self._urgent_waiting = 0
+        self.waiting = 0  # writers waiting for their turn, urgent or not
+        self._owner: int | None = None
+        self._depth = 0
+
+    def acquire(self, urgent: bool = False) -> None:
+        me = threading.get_ident()
+        with self._mutex:
+            if self._owner == me:
+                self._depth += 1
+                return
+            self.waiting += 1
+            self._urgent_waiting += urgent
+            try:
+                while self._owner is not None or (not urgent and self._urgent_waiting):
+                    (self._urgent if urgent else self._others).wait()
+            except BaseException:  # interrupted: a turn this writer was handed must go to the next
+                self._urgent_waiting -= urgent
+                if self._owner is None:
+                    self._hand_on()
+                raise
+            finally:
+                self.waiting -= 1
+            self._urgent_waiting -= urgent
+            self._owner, self._depth = me, 1
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._owner != threading.get_ident():
+                raise RuntimeError("release of a writer turn this thread does not hold")
+            self._depth -= 1
+            if not self._depth:
+                self._owner = None
+                self._hand_on()
+
+    def _hand_on(self) -> None:
+        """Wake the next writer: an urgent one if any waits (called holding _mutex)."""
+        (self._urgent if self._urgent_waiting else self._others).notify()
+
+    def __enter__(self) -> WriterLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+    @contextmanager
+    def first(self) -> Iterator[None]:
+        """This writer's turn, before the writers already waiting."""
+        self.acquire(urgent=True)
+        try:
+            yield
+        finally:
+            self.release()
+
+
+_WRITERS: dict[str, WriterLock] = {}
 _WRITERS_LOCK = threading.Lock()
 
 
-def _writer_lock(path: str) -> threading.RLock:
+def _writer_lock(path: str) -> WriterLock:
     with _WRITERS_LOCK:
-        return _WRITERS.setdefault(path, threading.RLock())
+        return _WRITERS.setdefault(path, WriterLock())
 
 
 class SqliteDatabase(sqlite_utils.Database):
@@ -71,15 +137,16 @@ class SqliteDatabase(sqlite_utils.Database):
                 raise
 
     @contextmanager
-    def writing(self):
+    def writing(self, urgent: bool = False):
         """A block of writes, committed when it ends: sqlite3's own `with conn:`, as the bot has always
         written them (sqlite-utils' `atomic()` would BEGIN a deferred transaction, which a concurrent
-        writer can make fail at once instead of waiting for it), one writer of this process at a time."""
-        with self.writer, self.conn:
+        writer can make fail at once instead of waiting for it), one writer of this process at a time;
+        urgent: before the writers already waiting (WriterLock)."""
+        with self.writer.first() if urgent else self.writer, self.conn:
             yield self.conn
 
     @property
-    def writer(self) -> threading.RLock:
+    def writer(self) -> WriterLock:
         """This process's lock for writing to this database file (see _WRITERS)."""
         if not hasattr(self, "_writer"):
             self._writer = _writer_lock(str(Path(self.conn.execute("PRAGMA database_list").fetchone()[2]).resolve()))
