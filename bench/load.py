@@ -250,7 +250,8 @@ def sample_rss(pid: int, started: float, every: float, stop: threading.Event, sa
 
 
 def threads_of(pid: int) -> int:
-    return int(next(line.split()[1] for line in open(f"/proc/{pid}/status") if line.startswith("Threads:")))
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return int(next(line.split()[1] for line in status if line.startswith("Threads:")))
 
 
 def add_sample(pid: int, started: float, samples: list) -> None:

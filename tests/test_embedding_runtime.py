@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -103,7 +104,10 @@ def test_questions_embedded_from_many_threads_leave_no_threads_behind(model_name
     finish.set()
     for caller in callers:
         caller.join(60)
-    assert during - before == len(callers) and torch.get_num_threads() >= 2
+    # one thread each (and a spare for any other the process starts meanwhile); with a team, two each
+    assert during - before < 2 * len(callers)
+    # the count is put back: a new thread starts from the process's
+    assert ThreadPoolExecutor(1).submit(torch.get_num_threads).result(60) >= 2
 
 
 def test_settings_choose_the_runtime_and_refuse_others(monkeypatch):

@@ -11,6 +11,8 @@ queue fills by events, not by racing the clock."""
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 
 import pytest
 
@@ -69,6 +71,11 @@ def narrow_bot(fake, tmp_path_factory, model_name):
         yield from serve(fake, folder, model_name, OSPO_EMBED_QUEUE="1", OSPO_EMBED_BATCH_SIZE="1")
 
 
+def responses(fake, text: str) -> int:
+    """How many response_url posts so far said exactly `text`."""
+    return sum(1 for args in fake.calls_to("response") if args.get("text") == text)
+
+
 def messages_to(fake, channel: str) -> list[dict]:
     return [args for args in fake.calls_to("chat.postMessage") if args.get("channel") == channel]
 
@@ -113,17 +120,35 @@ def test_questions_filling_the_event_threads_hold_up_no_command_and_the_next_que
         wait_until(lambda: batcher.waiting == 1, WAIT, "the second question to wait for the model")
 
         # Both event threads are taken; a command still gets its thread, its ack and its reply.
+        helps, busies = responses(fake, "What ospo-bot can do"), responses(fake, busy_text())
         status, _ = slack.send_command(command("help", fake.response_url("lane-help"), user="U0LANE3"))
         assert status == 200
-        helped = fake.wait_for("response", where=lambda a: a.get("text") == "What ospo-bot can do", timeout=WAIT)
+        fake.wait_for("response", helps + 1, WAIT, where=lambda a: a.get("text") == "What ospo-bot can do")
         # Two questions in progress: an /ospo ask is told "busy" before it reaches the model's queue.
         asked = command("ask can I fix a typo?", fake.response_url("lane-ask"), user="U0LANE4")
         assert slack.send_command(asked)[0] == 200
-        said = fake.wait_for("response", where=lambda a: a.get("text") == busy_text(), timeout=WAIT)
+        said = fake.wait_for("response", busies + 1, WAIT, where=lambda a: a.get("text") == busy_text())
         assert messages_to(fake, "D0LANE1") == messages_to(fake, "D0LANE2") == []  # still waiting
+        assert batcher.refused == refused  # the gate refused it, not the model's full queue
 
-    assert helped and said[-1]["response_type"] == "ephemeral"
-    assert batcher.refused == refused  # the gate refused it, not the model's queue
+    assert said[-1]["response_type"] == "ephemeral"
     for channel, quoted in (("D0LANE1", "git commit -s"), ("D0LANE2", "Affero")):
         answer = fake.wait_for("chat.postMessage", where=lambda a, c=channel: a.get("channel") == c, timeout=WAIT)
         assert quoted in str(answer[-1].get("blocks")), channel
+
+
+def test_events_take_the_event_lane_and_everything_else_the_lane_slack_waits_on():
+    chosen = lanes.Lanes(SimpleNamespace(questions_at_once=1))
+    try:
+
+        def lane_of(body) -> str:
+            chosen.choose(body)
+            return chosen.submit(lambda: threading.current_thread().name).result(WAIT)
+
+        assert lane_of({"type": "event_callback", "event": {"type": "message"}}).startswith("bolt-events")
+        for body in ({"command": "/ospo"}, {"type": "block_actions"}, {"type": "view_submission"}, None):
+            assert lane_of(body).startswith("bolt-acks"), body
+        unchosen = ThreadPoolExecutor(1).submit(lambda: chosen.submit(threading.current_thread).result(WAIT))
+        assert unchosen.result(WAIT).name.startswith("bolt-acks")  # a thread that never chose: Slack waits
+    finally:
+        chosen.shutdown()

@@ -106,16 +106,17 @@ def share(ack, body, client, respond, core: Core):
     row, (channel, _) = asked_question(body, core), where(body)
     if row is None or not channel or row["user"] != body["user"]["id"]:
         return  # only the asker shares their own answer
-    reply = core.desk.ask(row["question"], user=row["user"], channel=channel, source="slack-share")
-    text, blocks = answer_text(reply), answer_blocks(reply)
-    try:
-        posted = client.chat_postMessage(channel=channel, text=text, blocks=blocks)
-        core.desk.delivered(reply.question_id, channel, posted["ts"])
-    except SlackApiError as error:
-        if error.response.get("error") not in NOT_A_MEMBER:
-            raise
-        # A channel the bot is not in (an answer from the message shortcut): the response_url may still post.
-        respond(response_type="in_channel", replace_original=False, text=text, blocks=blocks)
+    with core.desk.answering():  # Busy beyond the bound: the app's error handler says so
+        reply = core.desk.ask(row["question"], user=row["user"], channel=channel, source="slack-share")
+        text, blocks = answer_text(reply), answer_blocks(reply)
+        try:
+            posted = client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+            core.desk.delivered(reply.question_id, channel, posted["ts"])
+        except SlackApiError as error:
+            if error.response.get("error") not in NOT_A_MEMBER:
+                raise
+            # A channel the bot is not in (an answer from the message shortcut): the response_url may still post.
+            respond(response_type="in_channel", replace_original=False, text=text, blocks=blocks)
     respond(delete_original=True)
 
 

@@ -62,15 +62,12 @@ class WriterLock:
             try:
                 while self._owner is not None or (not urgent and self._urgent_waiting):
                     (self._urgent if urgent else self._others).wait()
-            except BaseException:  # interrupted: a turn this writer was handed must go to the next
-                self._urgent_waiting -= urgent
-                if self._owner is None:
-                    self._hand_on()
-                raise
+                self._owner, self._depth = me, 1
             finally:
                 self.waiting -= 1
-            self._urgent_waiting -= urgent
-            self._owner, self._depth = me, 1
+                self._urgent_waiting -= urgent
+                if self._owner is None:  # interrupted while waiting: a turn it was handed goes to the next
+                    self._hand_on()
 
     def release(self) -> None:
         with self._mutex:
