@@ -42,12 +42,18 @@ def handbook_questions() -> list[str]:
     return [json.loads(line)["question"] for line in lines if line.strip()]
 
 
-def memory_mb(pid: int, field: str = "VmRSS") -> float:
-    """A process's memory from /proc/<pid>/status: VmRSS (now) or VmHWM (peak), in MB."""
+def proc_status(pid: int, field: str) -> int | None:
+    """A number from /proc/<pid>/status (memory fields in kB), or None when the field is missing."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+            return int(line.split()[1])
+    return None
+
+
+def memory_mb(pid: int, field: str = "VmRSS") -> float:
+    """A process's memory from /proc/<pid>/status: VmRSS (now) or VmHWM (peak), in MB."""
+    kb = proc_status(pid, field)
+    return float("nan") if kb is None else kb / 1024
 
 
 @dataclass

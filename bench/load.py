@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import handbook_questions, memory_mb, serve_bot, summary_ms  # noqa: E402
+from common import handbook_questions, memory_mb, proc_status, serve_bot, summary_ms  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
@@ -249,16 +249,11 @@ def sample_rss(pid: int, started: float, every: float, stop: threading.Event, sa
             return
 
 
-def threads_of(pid: int) -> int:
-    status = Path(f"/proc/{pid}/status").read_text().splitlines()
-    return int(next(line.split()[1] for line in status if line.startswith("Threads:")))
-
-
 def add_sample(pid: int, started: float, samples: list) -> None:
     """(seconds, RSS MB, threads): the threads too, as each new thread brings memory of its own (a
     stack, a SQLite connection and its page cache) and a pool's threads start only when needed."""
     try:
-        samples.append((time.monotonic() - started, memory_mb(pid), threads_of(pid)))
+        samples.append((time.monotonic() - started, memory_mb(pid), proc_status(pid, "Threads")))
     except FileNotFoundError:
         pass  # the server is gone: its requests fail, and the figures say so
 
