@@ -50,6 +50,12 @@ def proc_status(pid: int, field: str) -> int | None:
     return None
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used, all its threads, from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def memory_mb(pid: int, field: str = "VmRSS") -> float:
     """A process's memory from /proc/<pid>/status: VmRSS (now) or VmHWM (peak), in MB."""
     kb = proc_status(pid, field)

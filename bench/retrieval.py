@@ -44,7 +44,7 @@ def without_phrasings(kb):
     """Search as if the knowledge base had no "asked as" phrasings."""
     asked = {r[0] for r in kb.db.execute("SELECT id FROM chunks WHERE kind = ?", [ASKED])}
     dense, keyword = kb.retriever.dense, kb.retriever.keyword
-    kb.retriever.dense = lambda text, t: [h for h in dense(text, t) if h[0] not in asked]
+    kb.retriever.dense = lambda text, t, version=None: [h for h in dense(text, t, version) if h[0] not in asked]
     kb.retriever.keyword = lambda text, t: [h for h in keyword(text, t) if h[0] not in asked]
     try:
         yield

@@ -1,14 +1,17 @@
 """Through the real HTTP endpoint against the fake Slack: time from a signed DM event to the
 answer's chat.postMessage at 1 and at 20 concurrent askers, the ack latency of `/ospo`
 commands while those answers run, in the assistant pane the time from a question to the first
-"is searching…" status and to the answer, and the server's peak RSS.
+"is searching…" status and to the answer, the server's peak RSS, and where the 2 cores went
+during the 20-way run: CPU per answer in the server and in this process (the askers and the fake
+Slack share the machine), and how many cores were busy.
 
-    .venv/bin/python bench/slack_latency.py [--answers 200]
+    .venv/bin/python bench/slack_latency.py [--answers 200] [--alone 200]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 import time
@@ -19,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import handbook_questions, memory_mb, serve_bot, summary_ms  # noqa: E402
+from common import cpu_seconds, handbook_questions, memory_mb, serve_bot, summary_ms  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
@@ -86,6 +89,7 @@ def pane_question(slack: SlackSide, fake: FakeSlack, text: str, n: int) -> tuple
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--answers", type=int, default=200, help="questions in the concurrent run")
+    parser.add_argument("--alone", type=int, default=200, help="questions asked one at a time")
     args = parser.parse_args()
     texts = handbook_questions()
     fake = FakeSlack().start()
@@ -94,7 +98,7 @@ def main() -> None:
             ready = bot.ready_seconds
             slack = SlackSide(bot.events_url)
             ask_all(slack, fake, texts[:10], 1, "W")  # warm-up
-            alone, _ = ask_all(slack, fake, texts[:50], 1, "A")
+            alone, _ = ask_all(slack, fake, (texts * 10)[: args.alone], 1, "A")
             pane_status, pane_answer = ask_in_the_pane(slack, fake, texts[:50])
             acks: list[float] = []
             done = threading.Event()
@@ -109,7 +113,9 @@ def main() -> None:
 
             thread = threading.Thread(target=commands)
             thread.start()
+            cpu_before = cpu_seconds(bot.process.pid), cpu_seconds(os.getpid()), time.monotonic()
             crowd, crowd_rate = ask_all(slack, fake, (texts * 10)[: args.answers], 20, "B")
+            cpu_after = cpu_seconds(bot.process.pid), cpu_seconds(os.getpid()), time.monotonic()
             done.set()
             thread.join()
             rss_mb = memory_mb(bot.process.pid, "VmHWM")
@@ -130,6 +136,11 @@ def main() -> None:
     console = Console()
     console.print(table)
     console.print(f"20 concurrent askers: {crowd_rate:.0f} answers/s")
+    server, here, seconds = (after - before for after, before in zip(cpu_after, cpu_before, strict=True))
+    console.print(
+        f"CPU per answer in the 20-way run: server {1000 * server / len(crowd):.1f} ms, askers + fake Slack "
+        f"{1000 * here / len(crowd):.1f} ms; {(server + here) / seconds:.2f} of {os.cpu_count()} cores busy"
+    )
     console.print(f"server peak RSS: {rss_mb:.0f} MB")
 
 

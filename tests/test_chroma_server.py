@@ -53,8 +53,9 @@ def test_unreachable_chroma_falls_back_to_keyword_search(make_kb, small_kb_dir, 
 
 
 def test_dense_search_resumes_when_the_chroma_server_comes_back(make_kb, small_kb_dir, tmp_path):
-    """The Chroma server goes away mid-run and comes back: keyword answers meanwhile, marked
-    degraded in the result and in health(); dense search resumes by itself."""
+    """The Chroma server goes away mid-run and comes back. A bot that has searched already answers
+    from its copy of the vectors (bot/search/nearest.py), and health() says degraded; one that starts
+    meanwhile answers from keyword search, marked degraded; dense search resumes by itself."""
     port = free_port_for_test()
     server = start_chroma(tmp_path / "chroma", port)
     try:
@@ -62,11 +63,14 @@ def test_dense_search_resumes_when_the_chroma_server_comes_back(make_kb, small_k
         kb.sync()
         assert not kb.search("sign off commits").degraded
         stop_process(server)
-        down = kb.search("sign off commits")
-        assert down.degraded and down.documents[0].path == "cla/dco.md"
+        from_memory = kb.search("sign off commits")
+        assert not from_memory.degraded and from_memory.documents[0].path == "cla/dco.md"
         assert kb.health()["degraded"]
+        started_meanwhile = make_kb(small_kb_dir, CHROMA_HOST="127.0.0.1", CHROMA_PORT=port)
+        down = started_meanwhile.search("sign off commits")
+        assert down.degraded and down.documents[0].path == "cla/dco.md"
         server = start_chroma(tmp_path / "chroma", port)  # same data, same address
-        back = kb.search("sign off commits")
+        back = started_meanwhile.search("sign off commits")
         assert not back.degraded and back.documents[0].path == "cla/dco.md"
         assert kb.health() | {"documents": 3} == {"documents": 3, "chunks": 5, "vectors": 5, "degraded": False}
     finally:

@@ -117,6 +117,34 @@ def test_sync_survives_a_new_index_object_on_same_data(make_kb, small_kb_dir, tm
     assert again.vectors.count() == 5
 
 
+def test_dense_search_reads_a_copy_of_the_vectors_until_any_process_changes_them(make_kb, small_kb_dir):
+    """Questions are searched in a copy of the vectors held in memory (bot/search/nearest.py): the
+    neighbours Chroma gives, in its order, with no Chroma query per question; a change made by
+    another process sharing the data (a `kb sync`, another replica) is seen by the next question."""
+    serving = make_kb(small_kb_dir)
+    serving.sync()
+    vectors = serving.index.vectors
+    for question in ["how do I sign off my commits", "can I fix a typo without approval", "CLA"]:
+        vector = serving.index.embedder.encode_question(question)
+        from_chroma = vectors.query(vector, 4)
+        from_memory = vectors.query(vector, 4, serving.index.lookups().marks)
+        assert [cid for cid, _ in from_memory] == [cid for cid, _ in from_chroma]
+        assert [round(s, 5) for _, s in from_memory] == [round(s, 5) for _, s in from_chroma]
+
+    queried = []
+    chroma_query = vectors.collection.query
+    vectors.collection.query = lambda *args, **kwargs: queried.append(args) or chroma_query(*args, **kwargs)
+    assert serving.search("how do I sign off my commits").documents[0].path == "cla/dco.md"
+    assert queried == []
+
+    gitsign = "# Gitsign\n\n## Keyless signing\n\nSign commits keylessly with Sigstore.\n"
+    write_docs(small_kb_dir, {"tools/gitsign.md": gitsign})
+    make_kb(small_kb_dir).sync()  # another process
+    vector = serving.index.embedder.encode_question("keyless commit signing with sigstore")
+    nearest = vectors.query(vector, 1, serving.index.lookups().marks)
+    assert nearest[0][0].startswith("tools/gitsign.md#")
+
+
 def test_questions_reuse_chunk_lookups_until_any_process_changes_the_index(make_kb, small_kb_dir):
     """What questions look up about chunks (rows, words the keyword index knows) is remembered
     (Index.lookups) until the index changes, here or in another process sharing the database."""

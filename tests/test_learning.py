@@ -77,6 +77,22 @@ def test_learned_evidence_moves_the_ranking_but_not_the_confidence(make_kb, smal
     assert alone.search(question, k=3).documents[0].best.learned_similarity is None
 
 
+def test_what_another_process_learns_or_takes_back_is_seen_by_the_next_question(make_kb, small_kb_dir):
+    """Learned phrasings are searched in a copy held in memory (bot/search/nearest.py), taken again
+    when another process (another replica) learns one or takes one back."""
+    serving = make_kb(small_kb_dir)
+    serving.sync()
+    question = "where does my trailer line go"
+    serving.learning.add("contributing/trivial.md#what-counts-as-trivial", "what counts as trivial", question_id=7)
+    assert serving.search(question, k=3).documents[0].best.learned_similarity is None  # the copy is made
+
+    voting = make_kb(small_kb_dir)  # another process, the same data
+    voting.learning.add(SIGN_OFF, question, question_id=1, user="U1")
+    assert serving.search(question, k=3).documents[0].best.learned_similarity > 0.99
+    voting.learning.forget(question_id=1)
+    assert serving.search(question, k=3).documents[0].best.learned_similarity is None
+
+
 def test_two_thumbs_up_at_once_teach_the_question_once_without_an_error(make_kb, small_kb_dir):
     """Both check "not known yet", then wait for the model (held busy here, as under load): the second
     to write must find the first's row, not fail on the unique index (bench/load.py found it)."""

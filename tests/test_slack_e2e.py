@@ -127,6 +127,12 @@ def calls_where(fake, method: str, where) -> list[dict]:
     return [args for args in fake.calls_to(method) if where(args)]
 
 
+def responses(fake, where) -> int:
+    """How many responses (to a response_url) matching `where` came already. The module's tests share
+    one fake Slack: a test waits for one more than that, or an earlier test's response passes for its own."""
+    return len(calls_where(fake, "response", where))
+
+
 def in_channel(channel: str):
     return lambda args: args.get("channel") == channel
 
@@ -321,11 +327,16 @@ def test_a_me_message_is_a_question_too(bot, fake):
 OLDER = "from an older version of ospo-bot"
 
 
+def says_older(args) -> bool:
+    return OLDER in args.get("text", "")
+
+
 def test_an_old_button_is_acknowledged_and_explained(bot, fake):
     url = fake.response_url("old-button")
+    before = responses(fake, says_older)
     status, _ = bot["slack"].send_interaction(block_action("renamed_in_v2", "7", response_url=url))
     assert status == 200  # not Bolt's 404: no error marker on the button
-    said = fake.wait_for("response", where=lambda a: OLDER in a.get("text", ""))[-1]
+    said = fake.wait_for("response", before + 1, where=says_older)[before]
     assert said["response_type"] == "ephemeral" and said["replace_original"] is False
 
     user, channel = new_dm()  # no response_url (e.g. App Home): a private word where they are
@@ -356,8 +367,9 @@ def test_an_old_shortcut_and_an_old_workflow_step(bot, fake):
     opened = fake.wait_for("views.open", where=lambda a: a.get("trigger_id") == shortcut["trigger_id"])[-1]
     assert OLDER in json.dumps(opened["view"])
     url = fake.response_url("old-message-shortcut")
+    before = responses(fake, says_older)
     assert bot["slack"].send_interaction(message_shortcut("removed_message_shortcut", "hi", url))[0] == 200
-    fake.wait_for("response", where=lambda a: OLDER in a.get("text", ""))
+    fake.wait_for("response", before + 1, where=says_older)
 
     body, execution = function_executed("removed_step", {})
     assert bot["slack"].send_event(body)[0] == 200
@@ -422,10 +434,14 @@ def test_later_runs_its_calls_when_due_on_one_thread_and_survives_a_failing_one(
 
 # -- 4. /ospo --------------------------------------------------------------------------------
 def test_slash_ask_acks_at_once_and_answers_ephemerally_with_share(bot, fake):
+    def about_signing_off(args):
+        return "Signing off commits" in everything(args)
+
+    before = responses(fake, about_signing_off)
     started = time.monotonic()
     status, _ = bot["slack"].send_command(command("ask how do I sign off my commits?", fake.response_url("ask")))
     assert status == 200 and time.monotonic() - started < 3
-    reply = fake.wait_for("response", where=lambda a: "Signing off commits" in everything(a))[-1]
+    reply = fake.wait_for("response", before + 1, where=about_signing_off)[before]
     assert reply["response_type"] == "ephemeral"
     assert "git commit -s" in blocks_text(reply)
     button_value(reply, "share")
@@ -450,8 +466,19 @@ def test_ask_the_ospo_about_a_message_answers_privately_and_shares(bot, fake):
     user, channel = new_dm()[0], new_channel()
     url = fake.response_url("shortcut")
     shortcut = message_shortcut("ask_ospo", "<@U0OTHER> can we use AGPL code in our SaaS?", url, user, channel)
+
+    def about_agpl(args):
+        return "AGPL in services" in everything(args)
+
+    def in_the_channel(args):
+        return args.get("response_type") == "in_channel"
+
+    def deleting(args):
+        return args.get("delete_original") is True
+
+    before = [responses(fake, where) for where in (about_agpl, in_the_channel, deleting)]
     assert bot["slack"].send_interaction(shortcut)[0] == 200
-    reply = fake.wait_for("response", where=lambda a: "AGPL in services" in everything(a))[-1]
+    reply = fake.wait_for("response", before[0] + 1, where=about_agpl)[before[0]]
     assert reply["response_type"] == "ephemeral"
     asked = next(db(bot).query("SELECT * FROM questions WHERE id = ?", [int(button_value(reply, "share"))]))
     assert asked["user"] == user and asked["source"] == "slack-shortcut"  # whoever ran it, not the author
@@ -462,9 +489,9 @@ def test_ask_the_ospo_about_a_message_answers_privately_and_shares(bot, fake):
     share_url = fake.response_url("share")
     click = block_action("share", button_value(reply, "share"), user=user, channel=channel, ephemeral=True)
     bot["slack"].send_interaction({**click, "response_url": share_url})
-    shared = fake.wait_for("response", where=lambda a: a.get("response_type") == "in_channel")[-1]
+    shared = fake.wait_for("response", before[1] + 1, where=in_the_channel)[before[1]]
     assert "AGPL in services" in everything(shared)
-    fake.wait_for("response", where=lambda a: a.get("delete_original") is True)
+    fake.wait_for("response", before[2] + 1, where=deleting)
 
     empty = message_shortcut("ask_ospo", "", fake.response_url("empty"), user, channel)
     bot["slack"].send_interaction(empty)
@@ -534,15 +561,23 @@ def test_not_sure_lists_candidate_sections_and_shows_one_in_the_thread(bot, fake
 
 
 def test_show_quote_under_a_private_answer_answers_privately_and_a_gone_section_is_said(bot, fake):
+    def unsure(args):
+        return "I'm not sure" in everything(args)
+
+    def beside_the_original(args):
+        return args.get("replace_original") is False
+
+    before = responses(fake, unsure)
     status, _ = bot["slack"].send_command(
         command("ask who approves sponsorship of a conference booth?", fake.response_url("unsure"))
     )
     assert status == 200
-    reply = fake.wait_for("response", where=lambda a: "I'm not sure" in everything(a))[-1]
+    reply = fake.wait_for("response", before + 1, where=unsure)[before]
     (section_id, *_) = candidate_buttons(reply)
     url = fake.response_url("shown")
+    before = responses(fake, beside_the_original)
     bot["slack"].send_interaction(block_action("show_section", section_id, ephemeral=True, response_url=url))
-    shown = fake.wait_for("response", where=lambda a: a.get("replace_original") is False)[-1]
+    shown = fake.wait_for("response", before + 1, where=beside_the_original)[before]
     assert shown["response_type"] == "ephemeral" and shown["text"].startswith("From ")
     assert "Show quote" not in blocks_text(shown) and len(blocks_of(shown)) == 2  # the quote and its source
 

@@ -205,6 +205,8 @@ class VectorStore:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
+        from bot.search.nearest import InMemory
+
         chroma_settings = ChromaSettings(anonymized_telemetry=False)
         if settings.chroma_host:
             self.client = chromadb.HttpClient(
@@ -216,6 +218,7 @@ class VectorStore:
             self.where = str(settings.chroma_path)
         self.name = collection or settings.chroma_collection  # CHROMA_COLLECTION: several bots, one server
         self.collection = self._open()
+        self.in_memory = InMemory()
 
     def _open(self):
         # embedding_function=None: we always pass our own vectors; chromadb's default downloads one.
@@ -229,6 +232,7 @@ class VectorStore:
         except Exception:  # absent already
             pass
         self.collection = self._open()
+        self.in_memory.forget()
 
     def upsert(
         self, ids: list[str], embeddings: list[list[float]], paths: list[str], hashes: list[str] | None = None
@@ -255,11 +259,16 @@ class VectorStore:
     def count(self) -> int:
         return self.collection.count()
 
-    def query(self, embedding: list[float], n: int) -> list[tuple[str, float]]:
+    def query(self, embedding: list[float], n: int, version=None) -> list[tuple[str, float]]:
         """The n nearest chunks as (chunk id, cosine similarity), best first (fewer when the collection
-        holds fewer: Chroma caps n itself, so no count() first, which took as long as the query)."""
+        holds fewer: Chroma caps n itself, so no count() first, which took as long as the query).
+        With a version (changed whenever the collection is), from a copy in memory (bot/search/nearest.py)."""
         if n <= 0:
             return []
+        if version is not None:
+            hits = self.in_memory.query(self.collection, embedding, n, version)
+            if hits is not None:
+                return hits
         result = self.collection.query(query_embeddings=[embedding], n_results=n, include=["distances"])
         return [(cid, 1.0 - dist) for cid, dist in zip(result["ids"][0], result["distances"][0], strict=True)]
 
@@ -339,7 +348,8 @@ class Lookups:
 
 
 def index_changed(db) -> None:
-    """Call inside the transaction that changes chunks: every process's Lookups start over."""
+    """Call inside the transaction that changes chunks, after their vectors changed: every process's
+    Lookups start over, and its copy of the vectors (bot/search/nearest.py) is taken again."""
     set_meta(db, CHANGE_MARKS[0], uuid.uuid4().hex)
 
 
@@ -578,6 +588,9 @@ class Index:
         # Chroma and SQLite, and the file then put back as it was, leaves one.
         missing = sorted(i for i, h in ledger.items() if i not in present or present[i] not in (None, h))
         self.vectors.delete(orphans)
+        if orphans and not missing:
+            with transaction(self.db):
+                index_changed(self.db)  # the vectors changed
         if missing:
             # Forget the missing chunks and their documents' hashes: the sync that follows
             # reads those documents again and embeds the chunks as new.

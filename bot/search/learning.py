@@ -15,7 +15,13 @@ Phrasings live in the database (`learned_phrasings`) and in a Chroma collection 
 
 from __future__ import annotations
 
-from bot.store import now, transaction
+import uuid
+
+from bot.store import now, set_meta, transaction
+
+# A new token in `meta` with every change of the phrasings (in the transaction that makes it, after
+# their vectors changed): each process searches a copy of the vectors until the token changes.
+VERSION = "learned_generation"
 
 MAX_PER_SECTION = 20
 
@@ -65,6 +71,7 @@ class Learning:
                 .last_pk
             )
             self.vectors.upsert([f"learned-{row_id}"], [vector], [section_id.split("#", 1)[0]])
+            set_meta(self.db, VERSION, uuid.uuid4().hex)
         self._keep_newest(section_id)
         return True
 
@@ -93,12 +100,18 @@ class Learning:
         self.vectors.delete([f"learned-{i}" for i in ids])
         with transaction(self.db):
             self.db.execute(f"DELETE FROM learned_phrasings WHERE id IN ({','.join('?' * len(ids))})", ids)
+            set_meta(self.db, VERSION, uuid.uuid4().hex)
 
     def query(self, vector: list[float], n: int = 20) -> dict[str, float]:
         """The sections whose learned phrasings are nearest to the question: section id -> cosine."""
-        if not self.db.execute("SELECT EXISTS (SELECT 1 FROM learned_phrasings)").fetchone()[0]:
-            return {}  # nothing learned yet (a plain query: this runs for every question)
-        hits = self.vectors.query(vector, n)
+        # One plain query, as this runs for every question: anything learned, and the version (None,
+        # from a version of the bot that wrote none: ask Chroma).
+        learned, version = self.db.execute(
+            "SELECT EXISTS (SELECT 1 FROM learned_phrasings), (SELECT value FROM meta WHERE key = ?)", [VERSION]
+        ).fetchone()
+        if not learned:
+            return {}
+        hits = self.vectors.query(vector, n, version)
         ids = [int(cid.split("-", 1)[1]) for cid, _ in hits]
         if not ids:
             return {}

@@ -134,12 +134,14 @@ class Retriever:
         self.expand_vocabulary = expand_vocabulary
         self.learning = learning  # phrasings learned from use (None: the knowledge base alone)
 
-    def dense(self, text: str, timings: dict) -> list[tuple[str, float]]:
+    def dense(self, text: str, timings: dict, version=None) -> list[tuple[str, float]]:
+        """version: the index's change marks, which version its vectors (searched in memory until they
+        change); None: ask Chroma."""
         started = time.perf_counter()
         vector = self.index.embedder.encode_question(text)
         timings["embed"] = time.perf_counter() - started
         started = time.perf_counter()
-        hits = self.index.vectors.query(vector, CANDIDATES)
+        hits = self.index.vectors.query(vector, CANDIDATES, version)
         if self.learning is not None:
             hits += [(LEARNED + section, similarity) for section, similarity in self.learning.query(vector).items()]
         timings["dense"] = time.perf_counter() - started
@@ -161,9 +163,10 @@ class Retriever:
         degraded = False
         dense_hits: list[tuple[str, float]] = []
         keyword_hits: list[tuple[str, float]] = []
+        lookups = self.index.lookups()
         if self.mode in {"hybrid", "dense"}:
             try:
-                dense_hits = self.dense(dense_text, timings)
+                dense_hits = self.dense(dense_text, timings, lookups.marks)
             except Busy:  # overload: the asker is told to try again, not given a weaker answer
                 raise
             except Exception as error:  # e.g. the Chroma server is down: keyword search still answers
@@ -173,7 +176,6 @@ class Retriever:
             keyword_hits = self.keyword(question, timings)
 
         started = time.perf_counter()
-        lookups = self.index.lookups()
         sections = self._sections(dense_hits, keyword_hits, lookups)
         documents = rollup(sections)[:k]
         timings["fuse"] = time.perf_counter() - started
