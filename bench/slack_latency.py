@@ -133,7 +133,7 @@ def main() -> None:
     ):
         figures = summary_ms(values)
         table.add_row(name, str(len(values)), *(f"{figures[k]:.0f}" for k in ("p50", "p95", "p99")))
-    console = Console()
+    console = Console(width=120)
     console.print(table)
     console.print(f"20 concurrent askers: {crowd_rate:.0f} answers/s")
     server, here, seconds = (after - before for after, before in zip(cpu_after, cpu_before, strict=True))
