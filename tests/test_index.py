@@ -3,6 +3,12 @@ and a crash between Chroma and SQLite repaired by the next sync."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.search import nearest
 from bot.search.index import Index
 from tests.conftest import SMALL_KB, write_docs
 
@@ -143,6 +149,55 @@ def test_dense_search_reads_a_copy_of_the_vectors_until_any_process_changes_them
     vector = serving.index.embedder.encode_question("keyless commit signing with sigstore")
     nearest = vectors.query(vector, 1, serving.index.lookups().marks)
     assert nearest[0][0].startswith("tools/gitsign.md#")
+
+
+def test_the_copy_is_taken_once_per_version_and_chroma_answers_when_it_cannot_be(make_kb, small_kb_dir, monkeypatch):
+    kb = make_kb(small_kb_dir)
+    kb.sync()
+    vectors = kb.index.vectors
+    vector = kb.index.embedder.encode_question("how do I sign off my commits")
+    taken = []
+    chroma_get = vectors.collection.get
+    vectors.collection.get = lambda *args, **kwargs: taken.append(kwargs) or chroma_get(*args, **kwargs)
+    first = vectors.query(vector, 3, "v1")
+    assert vectors.query(vector, 3, "v1") == first and len(taken) == 1
+    vectors.query(vector, 3, "v2")
+    assert len(taken) == 2
+    vectors.query(vector, 3, "v1")  # a question that read its version before the change: the newer copy
+    assert len(taken) == 2
+
+    def cannot(*args, **kwargs):
+        raise RuntimeError("Error finding id")  # what embedded Chroma says after another process wrote
+
+    vectors.collection.get = cannot
+    monkeypatch.setattr(nearest, "RETRY_SECONDS", 0.0)  # try copying again at the next question
+    assert vectors.query(vector, 3, "v3") == vectors.query(vector, 3)  # Chroma answers
+    vectors.collection.get = lambda *args, **kwargs: taken.append(kwargs) or chroma_get(*args, **kwargs)
+    assert [cid for cid, _ in vectors.query(vector, 3, "v3")] == [cid for cid, _ in first]
+    assert len(taken) == 3
+
+
+def test_dense_search_goes_on_after_a_kb_sync_in_another_process(make_kb, small_kb_dir):
+    """Embedded Chroma cannot give a running bot its vectors again once another process (a `kb sync`
+    on the command line) wrote them ("Error finding id"): the bot then asks Chroma itself, as before
+    the copy in memory, rather than falling back to keyword search."""
+    serving = make_kb(small_kb_dir)
+    serving.sync()
+    assert not serving.search("how do I sign off my commits").degraded
+    gitsign = "# Gitsign\n\n## Keyless signing\n\nSign commits keylessly with Sigstore.\n"
+    write_docs(small_kb_dir, {"tools/gitsign.md": gitsign})
+    settings = serving.settings
+    env = {
+        **os.environ,
+        "OSPO_KNOWLEDGE_DIR": str(small_kb_dir),
+        "OSPO_DATA_DIR": str(settings.data_dir),
+        "OSPO_EMBEDDING_MODEL": settings.embedding_model,
+    }
+    ospo_bot = Path(sys.executable).parent / "ospo-bot"
+    synced = subprocess.run([str(ospo_bot), "kb", "sync"], env=env, capture_output=True, text=True, timeout=300)
+    assert synced.returncode == 0, synced.stderr
+    after = serving.search("how do I sign off my commits")
+    assert not after.degraded and after.documents[0].path == "cla/dco.md"
 
 
 def test_questions_reuse_chunk_lookups_until_any_process_changes_the_index(make_kb, small_kb_dir):
