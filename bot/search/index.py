@@ -588,21 +588,19 @@ class Index:
         # Chroma and SQLite, and the file then put back as it was, leaves one.
         missing = sorted(i for i, h in ledger.items() if i not in present or present[i] not in (None, h))
         self.vectors.delete(orphans)
-        if orphans and not missing:
-            with transaction(self.db):
-                index_changed(self.db)  # the vectors changed
-        if missing:
-            # Forget the missing chunks and their documents' hashes: the sync that follows
-            # reads those documents again and embeds the chunks as new.
-            marks = ",".join("?" * len(missing))
+        if orphans or missing:
             with transaction(self.db):
                 index_changed(self.db)
-                self.db.execute(
-                    f"UPDATE documents SET file_hash = '' WHERE path IN "
-                    f"(SELECT path FROM chunks WHERE id IN ({marks}))",
-                    missing,
-                )
-                self.db.execute(f"DELETE FROM chunks WHERE id IN ({marks})", missing)
+                if missing:
+                    # Forget the missing chunks and their documents' hashes: the sync that follows
+                    # reads those documents again and embeds the chunks as new.
+                    marks = ",".join("?" * len(missing))
+                    self.db.execute(
+                        f"UPDATE documents SET file_hash = '' WHERE path IN "
+                        f"(SELECT path FROM chunks WHERE id IN ({marks}))",
+                        missing,
+                    )
+                    self.db.execute(f"DELETE FROM chunks WHERE id IN ({marks})", missing)
         return len(orphans) + len(missing)
 
     def _forget_everything(self) -> None:

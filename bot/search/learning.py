@@ -19,8 +19,8 @@ import uuid
 
 from bot.store import now, set_meta, transaction
 
-# A new token in `meta` with every change of the phrasings (in the transaction that makes it, after
-# their vectors changed): each process searches a copy of the vectors until the token changes.
+# A new token in `meta` with every change of the phrasings: each process searches a copy of their
+# vectors until it changes (bot/search/nearest.py).
 VERSION = "learned_generation"
 
 MAX_PER_SECTION = 20
@@ -71,7 +71,7 @@ class Learning:
                 .last_pk
             )
             self.vectors.upsert([f"learned-{row_id}"], [vector], [section_id.split("#", 1)[0]])
-            set_meta(self.db, VERSION, uuid.uuid4().hex)
+            self._changed()
         self._keep_newest(section_id)
         return True
 
@@ -100,7 +100,11 @@ class Learning:
         self.vectors.delete([f"learned-{i}" for i in ids])
         with transaction(self.db):
             self.db.execute(f"DELETE FROM learned_phrasings WHERE id IN ({','.join('?' * len(ids))})", ids)
-            set_meta(self.db, VERSION, uuid.uuid4().hex)
+            self._changed()
+
+    def _changed(self) -> None:
+        """Call inside the transaction that changes phrasings, after their vectors changed."""
+        set_meta(self.db, VERSION, uuid.uuid4().hex)
 
     def query(self, vector: list[float], n: int = 20) -> dict[str, float]:
         """The sections whose learned phrasings are nearest to the question: section id -> cosine."""
