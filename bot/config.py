@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     embedding_model: str = Field(default_factory=default_embedding_model, alias="OSPO_EMBEDDING_MODEL")
     chroma_host: str | None = Field(default=None, alias="CHROMA_HOST")
     chroma_port: int = Field(default=8000, ge=1, le=65535, alias="CHROMA_PORT")
+    # How long one request to the Chroma server may take before the question is answered from keyword
+    # search instead (bot/search/chroma_http.py). The largest are a sync's and a copy's (5,000 vectors).
+    chroma_timeout_seconds: int = Field(default=30, ge=1, le=3600, alias="CHROMA_TIMEOUT_SECONDS")
     # The knowledge base's collection in Chroma (learned phrasings: the same name + "_learned"), so that
     # several bots (or a staging and a production one) can share one Chroma server.
     chroma_collection: str = Field(default="ospo_knowledge", alias="CHROMA_COLLECTION")

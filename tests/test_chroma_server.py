@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 import uuid
 
 from bot.search.index import VectorStore
@@ -75,3 +77,43 @@ def test_dense_search_resumes_when_the_chroma_server_comes_back(make_kb, small_k
         assert kb.health() | {"documents": 3} == {"documents": 3, "chunks": 5, "vectors": 5, "degraded": False}
     finally:
         stop_process(server)
+
+
+def test_a_chroma_server_that_stops_answering_costs_a_timeout_not_the_bot(make_kb, small_kb_dir):
+    """A server that accepts connections and never answers (hung, or a network partition): with
+    CHROMA_TIMEOUT_SECONDS, the question is answered from keyword search, and health() says degraded,
+    instead of both waiting for ever (chromadb's own client has no timeout)."""
+    make_kb(small_kb_dir).sync()  # SQLite (and FTS) filled by an embedded-mode sync
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)  # the kernel completes connections; nothing ever reads or answers them
+        kb = make_kb(
+            small_kb_dir, CHROMA_HOST="127.0.0.1", CHROMA_PORT=silent.getsockname()[1], CHROMA_TIMEOUT_SECONDS=1
+        )
+        done: dict = {}
+        asking = threading.Thread(
+            target=lambda: done.update(result=kb.search("sign off commits"), health=kb.health()), daemon=True
+        )
+        asking.start()
+        asking.join(timeout=60)  # a generous bound: each request gives up after 1 s
+        assert not asking.is_alive(), "the search still waits on the silent Chroma server"
+    assert done["result"].degraded and done["result"].documents[0].path == "cla/dco.md"
+    assert done["health"]["degraded"] and done["health"]["vectors"] is None
+
+
+def test_health_checks_answer_while_the_chroma_server_hangs(make_kb, small_kb_dir):
+    """/healthz's look at the vector store waits a short while (a probe has its own timeout), not the
+    CHROMA_TIMEOUT_SECONDS a hung server costs: meanwhile the bot is degraded, not down."""
+    make_kb(small_kb_dir).sync()
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)
+        kb = make_kb(
+            small_kb_dir, CHROMA_HOST="127.0.0.1", CHROMA_PORT=silent.getsockname()[1], CHROMA_TIMEOUT_SECONDS=600
+        )
+        probes: list = []
+        probing = threading.Thread(target=lambda: probes.extend(kb.health(within=0.1) for _ in range(3)), daemon=True)
+        probing.start()
+        probing.join(timeout=60)  # far less than one Chroma request may wait (600 s)
+        assert not probing.is_alive(), "a health check waits on the hung Chroma server"
+    assert [p["degraded"] for p in probes] == [True, True, True] and probes[0]["chunks"] == 5

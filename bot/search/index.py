@@ -207,13 +207,13 @@ class VectorStore:
 
         from bot.search.nearest import InMemory
 
-        chroma_settings = ChromaSettings(anonymized_telemetry=False)
         if settings.chroma_host:
-            self.client = chromadb.HttpClient(
-                host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
-            )
+            from bot.search.chroma_http import http_client
+
+            self.client = http_client(settings.chroma_host, settings.chroma_port, settings.chroma_timeout_seconds)
             self.where = f"Chroma server {settings.chroma_host}:{settings.chroma_port}"
         else:
+            chroma_settings = ChromaSettings(anonymized_telemetry=False)
             self.client = chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
             self.where = str(settings.chroma_path)
         self.name = collection or settings.chroma_collection  # CHROMA_COLLECTION: several bots, one server

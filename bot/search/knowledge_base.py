@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
 
 from bot.config import Settings
@@ -52,6 +53,25 @@ def knowledge_problems(settings: Settings, need_documents: bool) -> list[str]:
     return []
 
 
+class VectorLook:
+    """One count of the vector store, on a thread of its own (health checks wait for it a while)."""
+
+    def __init__(self, index: Index):
+        self.count: int | None = None
+        self.error: Exception | None = None
+        self.done = threading.Event()
+        self._index = index
+        threading.Thread(target=self._run, name="health-vectors", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self.count = self._index.vectors.count()
+        except Exception as error:
+            self.error = error
+        finally:
+            self.done.set()
+
+
 class KnowledgeBase:
     def __init__(self, settings: Settings, index: Index | None = None, mode: str = "hybrid", learned: bool = True):
         """learned: search with the phrasings learned from use too (off: the knowledge base alone, as
@@ -61,6 +81,8 @@ class KnowledgeBase:
         self.learning = Learning(self.index)
         self.retriever = Retriever(self.index, mode=mode, learning=self.learning if learned else None)
         self.confidence = Confidence(settings.confidence_threshold, settings.keyword_confidence_threshold)
+        self._health_lock = threading.Lock()
+        self._looking: VectorLook | None = None  # health's latest count of the vector store
 
     @property
     def db(self):
@@ -88,20 +110,33 @@ class KnowledgeBase:
         self.index.embedder.warm_up()
         self.index.vectors.count()
 
-    def health(self) -> dict:
+    def health(self, within: float | None = None) -> dict:
         """Counts, and whether dense search is reachable (without it answers come from keyword
-        search only: "degraded"). Cheap enough for a health check."""
-        try:
-            vectors, degraded = self.index.vectors.count(), False
-        except Exception as error:  # chromadb raises many kinds; all mean "not reachable now"
-            log.warning("vector store unavailable (%s): answering from keyword search", error)
-            vectors, degraded = None, True
+        search only: "degraded"). Cheap enough for a health check. within: seconds to wait for the
+        vector store (None: as long as it takes), after which it counts as unreachable."""
+        vectors = self._vector_count(within)
         return {
             "documents": self.db["documents"].count,
             "chunks": self.db["chunks"].count,
             "vectors": vectors,
-            "degraded": degraded,
+            "degraded": vectors is None,
         }
+
+    def _vector_count(self, within: float | None) -> int | None:
+        """The vector store's count, or None when it fails or takes longer than `within`. A probe must
+        answer within its own timeout (Kubernetes: 1 s), and a Chroma server that hangs would hold each
+        probe, and an HTTP thread with it, for CHROMA_TIMEOUT_SECONDS; so the count runs on a thread of
+        its own, one at a time: the probes that come while it still waits wait for that same count."""
+        with self._health_lock:
+            looking = self._looking
+            if looking is None or looking.done.is_set():
+                looking = self._looking = VectorLook(self.index)
+        if not looking.done.wait(within):
+            log.warning("vector store unavailable (no answer within %s s): answering from keyword search", within)
+            return None
+        if looking.error is not None:  # chromadb raises many kinds; all mean "not reachable now"
+            log.warning("vector store unavailable (%s): answering from keyword search", looking.error)
+        return looking.count
 
     def search(self, question: str, k: int = 5) -> SearchResult:
         return self.retriever.search(clean_question(question), k=k)

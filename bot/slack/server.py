@@ -25,6 +25,9 @@ from bot.slack.outbox import post_outbox, send_notices
 from bot.wiring import Core
 
 log = logging.getLogger(__name__)
+# /healthz waits this long for the vector store, then says degraded: a probe gives up after its own
+# timeout (Kubernetes: 1 s), and a hung Chroma server must not make every replica look down.
+HEALTH_WAIT_SECONDS = 0.5
 
 
 class Server:
@@ -126,7 +129,7 @@ class Server:
         return stop
 
     def health(self) -> dict:
-        figures = self.core.kb.health()
+        figures = self.core.kb.health(within=HEALTH_WAIT_SECONDS)
         problem = self.knowledge_problem
         return {
             "status": "degraded" if figures["degraded"] or problem else "ok",
