@@ -12,6 +12,7 @@ import pytest
 
 from bot.search import nearest
 from bot.search.index import Index
+from bot.store import set_meta
 from tests.conftest import SMALL_KB, write_docs
 
 
@@ -39,9 +40,13 @@ def test_resync_of_unchanged_folder_embeds_nothing(make_kb, small_kb_dir, tmp_pa
     make_kb(small_kb_dir).sync()
     fresh = make_kb(small_kb_dir)  # a new process would start like this
     assert not fresh.index.is_stale()
+    set_meta(fresh.index.db, "synced_at", "2026-01-01T00:00:00+00:00")  # the last sync, a while ago
+    marks = fresh.index.lookups().marks
     report = fresh.sync()
     assert (report.added, report.updated, report.removed, report.unchanged) == (0, 0, 0, 5)
     assert fresh.index.embedder.encoded == 0
+    # nothing changed, so no change mark either: no process drops its lookups or copies its vectors again
+    assert fresh.index.lookups().marks == marks
 
 
 def test_editing_one_section_re_embeds_only_that_section(make_kb, small_kb_dir):

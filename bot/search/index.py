@@ -41,7 +41,8 @@ INDEX_FORMAT = "6"
 LEARNED_PREFIX = "learned/"
 EMBED_BATCH = 64
 # meta keys whose values change whenever the database's chunks do: a token set in the same transaction
-# as every change, and the end of each sync (which also covers a writer that predates the token)
+# as every change, and the end of each sync that changed something (which also covers a writer that
+# predates the token, whose syncs wrote it at every end)
 CHANGE_MARKS = ("index_generation", "synced_at")
 
 Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
@@ -447,6 +448,7 @@ class Index:
     def _sync(self, progress: Progress | None, repair: bool) -> SyncReport:
         started = time.perf_counter()
         report = SyncReport()
+        generation = get_meta(self.db, CHANGE_MARKS[0])
         if get_meta(self.db, "embedding_model") not in (None, self.embedder.name):
             self._forget_everything()  # other model, other vectors: start over
         reread_all = get_meta(self.db, "index_format") != self._format()
@@ -503,7 +505,8 @@ class Index:
         with transaction(self.db):
             set_meta(self.db, "index_format", self._format())
             set_meta(self.db, "embedding_model", self.embedder.name)
-            set_meta(self.db, "synced_at", now())
+            if get_meta(self.db, CHANGE_MARKS[0]) != generation:  # a sync that changed nothing changes no
+                set_meta(self.db, "synced_at", now())  # mark: every process would copy its vectors again
         report.seconds = time.perf_counter() - started
         return report
 
