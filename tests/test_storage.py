@@ -316,3 +316,33 @@ def test_urgent_writing_commits_like_any_other(tmp_path):
     with db.writing(urgent=True):
         db.execute("INSERT INTO slack_events (event_id, received_at) VALUES ('Ev2', '2026-11-30T00:00:00+00:00')")
     assert open_db(tmp_path / "ospo.db").execute("SELECT count(*) FROM slack_events").fetchone()[0] == 2
+
+
+def test_postgresql_connections_notice_a_host_that_is_gone(postgres_server):
+    """A dead node or a failover that moves the address closes no connection: libpq's timeouts and
+    keepalives end them within a minute (else the kernel retransmits for ~15), on the pool's
+    connections and the scheduler's (the sync lock's takes the same conninfo). A setting in the URL wins."""
+    url = postgres_server.new_database()
+    try:
+        db = postgres.open_db(url)
+        with db.pool.connection() as conn:
+            pooled = conn.info.get_parameters()
+        for name, value in postgres.NETWORK_TIMEOUTS.items():
+            assert pooled[name] == value
+        import sqlalchemy
+
+        engine = sqlalchemy.create_engine(postgres.job_store_url(url))
+        with engine.connect() as scheduler_connection:
+            assert (
+                scheduler_connection.connection.driver_connection.info.get_parameters()["tcp_user_timeout"] == "30000"
+            )
+        engine.dispose()
+    finally:
+        postgres.close(url)
+        postgres_server.drop_database(url)
+
+    own = postgres.with_network_timeouts(
+        "postgresql://ospo:p%40ss@db.internal:5432/ospo?sslmode=require&connect_timeout=3"
+    )
+    assert own.startswith("postgresql://ospo:p%40ss@db.internal:5432/ospo?sslmode=require&connect_timeout=3&")
+    assert own.count("connect_timeout") == 1 and "tcp_user_timeout=30000" in own

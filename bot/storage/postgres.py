@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 import psycopg_pool
@@ -44,6 +44,18 @@ WAIT_SECONDS = 15.0  # how long a request waits for a connection (PostgreSQL res
 SYNC_LOCK = "ospo-bot:kb-sync"  # the advisory lock's name (hashed to its key)
 SYNC_APPLICATION = "ospo-bot kb sync"  # its connection's application_name, followed by pid@host
 TS_CONFIG = "ospo_english"  # FTS5's porter tokenizer, as PostgreSQL: English stems, no stop words
+# libpq settings that let a replica notice a PostgreSQL host gone without closing its connections (a
+# dead node, a failover that moves the address, a partition). Without them a query on such a
+# connection waits until the kernel gives up retransmitting (~15 min), the pool's connection check
+# with it, and connecting to an address nobody answers takes minutes. A setting the URL names wins.
+NETWORK_TIMEOUTS = {
+    "connect_timeout": "10",  # seconds
+    "tcp_user_timeout": "30000",  # ms: data sent and not acknowledged this long ends the connection
+    "keepalives": "1",  # an idle connection to a host that is gone ends after 30 + 3 x 10 s
+    "keepalives_idle": "30",
+    "keepalives_interval": "10",
+    "keepalives_count": "3",
+}
 
 
 # -- SQL in SQLite's spelling -> psycopg's ----------------------------------------------------------
@@ -116,8 +128,9 @@ class PostgresDatabase:
 
     def __init__(self, url: str):
         self.url = url
+        self.conninfo = with_network_timeouts(url)
         self.pool = psycopg_pool.ConnectionPool(
-            url,
+            self.conninfo,
             min_size=1,
             max_size=POOL_MAX,
             kwargs={"autocommit": True},
@@ -628,7 +641,7 @@ def sync_lock(db: PostgresDatabase, data_dir: Path) -> Iterator[None]:
     named after the process (pg_stat_activity.application_name), so an admin sees who syncs or waits."""
     from bot.claims import whoami
 
-    with psycopg.connect(db.url, autocommit=True, application_name=f"{SYNC_APPLICATION} {whoami()}") as conn:
+    with psycopg.connect(db.conninfo, autocommit=True, application_name=f"{SYNC_APPLICATION} {whoami()}") as conn:
         conn.execute("SELECT pg_advisory_lock(hashtext(%s))", [SYNC_LOCK])
         try:
             yield
@@ -639,7 +652,16 @@ def sync_lock(db: PostgresDatabase, data_dir: Path) -> Iterator[None]:
 
 def job_store_url(url: str) -> str:
     """SQLAlchemy's spelling of the URL, for APScheduler's job store (its psycopg 3 driver)."""
-    return re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql+psycopg://", url)
+    return re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql+psycopg://", with_network_timeouts(url))
+
+
+def with_network_timeouts(url: str) -> str:
+    """The URL with NETWORK_TIMEOUTS added to its query, each unless the URL sets it already."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    named = {key for key, _ in query}
+    query += [(key, value) for key, value in NETWORK_TIMEOUTS.items() if key not in named]
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def with_schema(statement: str, *names: str) -> pgsql.Composed:
