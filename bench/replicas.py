@@ -5,13 +5,14 @@ latency and where the cores went, for one replica and for `--replicas`.
 One process runs the Python of every answer under one GIL: bench/slack_latency.py shows the cores
 partly idle at ~100 answers/s. A second process is what turns them into answers.
 
-    .venv/bin/python bench/replicas.py [--replicas 2] [--answers 1500]
+    .venv/bin/python bench/replicas.py [--replicas 2] [--answers 1500] [--knowledge DIR] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import os
 import shutil
 import sys
@@ -48,8 +49,8 @@ def measure(count: int, env: dict, tmp: Path, fake: FakeSlack, texts: list[str],
     bots = [start_bot(env, tmp, ready_within=900) for _ in range(count)]
     try:
         slack = RoundRobin([base + "/slack/events" for _, base, _ in bots])
-        ask_all(slack, fake, texts[:40], 4, f"W{count}")  # warm-up
-        alone, _ = ask_all(slack, fake, texts[:100], 1, f"A{count}")
+        ask_all(slack, fake, texts[: min(40, answers)], 4, f"W{count}")  # warm-up
+        alone, _ = ask_all(slack, fake, texts[: min(100, answers)], 1, f"A{count}")
         pids = [process.pid for process, _, _ in bots]
         before = [cpu_seconds(pid) for pid in pids], cpu_seconds(os.getpid()), time.monotonic()
         crowd, rate = ask_all(slack, fake, (texts * 10)[:answers], 20, f"B{count}")
@@ -74,18 +75,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--replicas", type=int, default=2, help="replicas to compare with one")
     parser.add_argument("--answers", type=int, default=1500, help="questions in each 20-asker run")
+    parser.add_argument("--knowledge", type=Path, default=REPO_KNOWLEDGE_DIR, help="knowledge folder (the handbook)")
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = parser.parse_args()
     texts = handbook_questions()
     fake = FakeSlack().start()
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
-        shutil.copytree(indexed_data(Path(REPO_KNOWLEDGE_DIR)), tmp / "data")
+        shutil.copytree(indexed_data(args.knowledge), tmp / "data")
         (tmp / "chroma").mkdir()
         (tmp / "data/chroma").rename(tmp / "chroma/data")  # the index's vectors, now the server's
         port = free_port()
         chroma = start_chroma(tmp / "chroma", port)
         env = {
-            "OSPO_KNOWLEDGE_DIR": REPO_KNOWLEDGE_DIR,
+            "OSPO_KNOWLEDGE_DIR": args.knowledge,
             "OSPO_DATA_DIR": tmp / "data",
             "CHROMA_HOST": "127.0.0.1",
             "CHROMA_PORT": port,
@@ -97,6 +100,9 @@ def main() -> None:
         finally:
             stop_process(chroma)
             fake.stop()
+    if args.json:
+        print(json.dumps({"answers": args.answers, "replicas": {str(count): r for count, r in results.items()}}))
+        return
     table = Table(title=f"20 askers, {args.answers} questions, round-robin over replicas sharing a Chroma server")
     for column in (
         "replicas",

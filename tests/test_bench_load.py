@@ -60,3 +60,23 @@ def test_the_deps_bench_times_every_format():
     ]  # fmt: skip
     assert [r["components"] for r in rows[2:]] == [50] * 4
     assert all(r["read_s"] > 0 and r["command_s"] > 0 for r in rows)
+
+
+def test_the_replicas_bench_runs_one_and_two_replicas_on_one_chroma_server(tmp_path):
+    """bench/replicas.py cannot rot: one replica, then two sharing a data dir and a Chroma server,
+    each question answered once (its ask_all checks that) and every figure printed."""
+    knowledge = write_docs(tmp_path / "knowledge", SMALL_KB)
+    bench = Path(__file__).resolve().parents[1] / "bench" / "replicas.py"
+    run = subprocess.run(
+        [sys.executable, str(bench), "--answers", "40", "--knowledge", str(knowledge), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(run.stdout)
+    assert set(result["replicas"]) == {"1", "2"}
+    for figures in result["replicas"].values():
+        assert figures["rate"] > 0 and figures["crowd"]["p95"] > 0 and figures["alone"]["p95"] > 0
+        assert figures["server_ms"] > 0 and figures["cores"] > 0 and figures["rss"] > 0
+    assert result["replicas"]["2"]["rss"] > result["replicas"]["1"]["rss"]  # two processes, each with the model
