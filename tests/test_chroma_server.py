@@ -6,6 +6,9 @@ import socket
 import threading
 import uuid
 
+import httpx
+
+from bot.search.chroma_http import http_client
 from bot.search.index import VectorStore
 from tests.conftest import free_port as free_port_for_test
 from tests.conftest import start_chroma, stop_process
@@ -99,6 +102,53 @@ def test_a_chroma_server_that_stops_answering_costs_a_timeout_not_the_bot(make_k
         assert not asking.is_alive(), "the search still waits on the silent Chroma server"
     assert done["result"].degraded and done["result"].documents[0].path == "cla/dco.md"
     assert done["health"]["degraded"] and done["health"]["vectors"] is None
+
+
+def test_every_request_made_while_connecting_to_chroma_times_out():
+    """chromadb makes requests while its client is constructed, on two HTTP sessions (the client's,
+    and an admin client's that checks the tenant and database): a server that answers the first and
+    hangs on the others must cost the timeout, not hold the bot."""
+    import http.server
+    import json
+
+    class IdentityOnly(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            if not self.path.endswith("/auth/identity"):
+                hung.wait()  # until the test ends: a server stuck on its storage
+                return
+            body = json.dumps({"user_id": "", "tenant": "default_tenant", "databases": ["default_database"]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    hung = threading.Event()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), IdentityOnly)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    outcome: dict = {}
+
+    def connect():
+        try:
+            http_client("127.0.0.1", server.server_address[1], timeout_seconds=1)
+        except Exception as error:
+            outcome["error"] = error
+
+    try:
+        connecting = threading.Thread(target=connect, daemon=True)
+        connecting.start()
+        connecting.join(timeout=60)
+        assert not connecting.is_alive(), "constructing the client still waits on the hung server"
+        error = outcome.get("error")  # chromadb wraps it: "Could not connect to tenant default_tenant..."
+        assert isinstance(error, httpx.TimeoutException) or isinstance(error.__context__, httpx.TimeoutException)
+    finally:
+        hung.set()
+        server.shutdown()
+        server.server_close()
 
 
 def test_health_checks_answer_while_the_chroma_server_hangs(make_kb, small_kb_dir):

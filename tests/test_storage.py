@@ -346,3 +346,9 @@ def test_postgresql_connections_notice_a_host_that_is_gone(postgres_server):
     )
     assert own.startswith("postgresql://ospo:p%40ss@db.internal:5432/ospo?sslmode=require&connect_timeout=3&")
     assert own.count("connect_timeout") == 1 and "tcp_user_timeout=30000" in own
+    from psycopg.conninfo import conninfo_to_dict
+
+    spaced = "postgresql://ospo@db/ospo?options=-c%20statement_timeout%3D5000&application_name=ospo%20bot"
+    read = conninfo_to_dict(postgres.with_network_timeouts(spaced))  # as libpq reads it
+    assert read["options"] == "-c statement_timeout=5000" and read["application_name"] == "ospo bot"
+    assert read["keepalives_idle"] == "30"

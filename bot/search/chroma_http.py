@@ -16,14 +16,23 @@ CONNECT_SECONDS = 5.0  # at most: a server on the same network accepts a connect
 
 
 class ClientWithTimeout(Client):
-    """chromadb's client; its HTTP session gets the timeout before the first request, which chromadb
-    makes while constructing it (get_user_identity). chromadb has no setting for this timeout: the
-    session is its HTTP API's (chromadb.api.fastapi.FastAPI._session, an httpx.Client)."""
+    """chromadb's client, whose HTTP sessions get the timeout before their first requests, which
+    chromadb makes while constructing it: get_user_identity on the client's own, then checking the
+    tenant and database on an admin client's, made with a System (and a session) of its own.
+    chromadb has no setting for this timeout: the session is its HTTP API's
+    (chromadb.api.fastapi.FastAPI._session, an httpx.Client)."""
 
     def get_user_identity(self):
-        seconds = float(self._system.settings.chroma_query_request_timeout_seconds)
-        self._server._session.timeout = httpx.Timeout(seconds, connect=min(seconds, CONNECT_SECONDS))
+        self._limit(self._server)
         return super().get_user_identity()
+
+    def _validate_tenant_database(self, tenant: str, database: str) -> None:
+        self._limit(self._admin_client._server)
+        super()._validate_tenant_database(tenant, database)
+
+    def _limit(self, server) -> None:
+        seconds = float(self._system.settings.chroma_query_request_timeout_seconds)
+        server._session.timeout = httpx.Timeout(seconds, connect=min(seconds, CONNECT_SECONDS))
 
 
 def http_client(host: str, port: int, timeout_seconds: int) -> Client:

@@ -656,12 +656,15 @@ def job_store_url(url: str) -> str:
 
 
 def with_network_timeouts(url: str) -> str:
-    """The URL with NETWORK_TIMEOUTS added to its query, each unless the URL sets it already."""
+    """The URL with NETWORK_TIMEOUTS added to its query, each unless the URL sets it already. The
+    URL's own query is kept as written: re-encoding it would turn a space into `+`, which libpq
+    does not read as one (`options=-c%20statement_timeout%3D5000`)."""
     parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    named = {key for key, _ in query}
-    query += [(key, value) for key, value in NETWORK_TIMEOUTS.items() if key not in named]
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    named = {key for key, _ in parse_qsl(parts.query, keep_blank_values=True)}
+    added = urlencode([(key, value) for key, value in NETWORK_TIMEOUTS.items() if key not in named])
+    if not added:
+        return url
+    return urlunsplit(parts._replace(query=f"{parts.query}&{added}" if parts.query else added))
 
 
 def with_schema(statement: str, *names: str) -> pgsql.Composed:
