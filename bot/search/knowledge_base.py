@@ -132,7 +132,7 @@ class KnowledgeBase:
             if looking is None or looking.done.is_set():
                 looking = self._looking = VectorLook(self.index)
         if not looking.done.wait(within):
-            log.warning("vector store unavailable (no answer within %s s): answering from keyword search", within)
+            log.warning("health: the vector store did not answer within %s s; reported as degraded", within)
             return None
         if looking.error is not None:  # chromadb raises many kinds; all mean "not reachable now"
             log.warning("vector store unavailable (%s): answering from keyword search", looking.error)
