@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import uuid
+from contextlib import contextmanager
 
 import httpx
 
@@ -12,6 +13,24 @@ from bot.search.chroma_http import http_client
 from bot.search.index import VectorStore
 from tests.conftest import free_port as free_port_for_test
 from tests.conftest import start_chroma, stop_process
+
+
+@contextmanager
+def silent_port():
+    """A port whose listener never answers: the kernel completes connections, nothing reads them
+    (a hung Chroma server, or a network partition)."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)
+        yield silent.getsockname()[1]
+
+
+def run_within(seconds: float, work) -> None:
+    """Run work on a thread and fail if it is still running after `seconds` (a hang, not an error)."""
+    running = threading.Thread(target=work, daemon=True)
+    running.start()
+    running.join(timeout=seconds)
+    assert not running.is_alive(), f"still waiting after {seconds} s"
 
 
 def test_sync_and_ask_through_a_chroma_server(make_kb, small_kb_dir, tmp_path, chroma_server):
@@ -87,19 +106,11 @@ def test_a_chroma_server_that_stops_answering_costs_a_timeout_not_the_bot(make_k
     CHROMA_TIMEOUT_SECONDS, the question is answered from keyword search, and health() says degraded,
     instead of both waiting for ever (chromadb's own client has no timeout)."""
     make_kb(small_kb_dir).sync()  # SQLite (and FTS) filled by an embedded-mode sync
-    with socket.socket() as silent:
-        silent.bind(("127.0.0.1", 0))
-        silent.listen(64)  # the kernel completes connections; nothing ever reads or answers them
-        kb = make_kb(
-            small_kb_dir, CHROMA_HOST="127.0.0.1", CHROMA_PORT=silent.getsockname()[1], CHROMA_TIMEOUT_SECONDS=1
-        )
+    with silent_port() as port:
+        kb = make_kb(small_kb_dir, CHROMA_HOST="127.0.0.1", CHROMA_PORT=port, CHROMA_TIMEOUT_SECONDS=1)
         done: dict = {}
-        asking = threading.Thread(
-            target=lambda: done.update(result=kb.search("sign off commits"), health=kb.health()), daemon=True
-        )
-        asking.start()
-        asking.join(timeout=60)  # a generous bound: each request gives up after 1 s
-        assert not asking.is_alive(), "the search still waits on the silent Chroma server"
+        # a generous bound: each request gives up after 1 s
+        run_within(60, lambda: done.update(result=kb.search("sign off commits"), health=kb.health()))
     assert done["result"].degraded and done["result"].documents[0].path == "cla/dco.md"
     assert done["health"]["degraded"] and done["health"]["vectors"] is None
 
@@ -139,10 +150,7 @@ def test_every_request_made_while_connecting_to_chroma_times_out():
             outcome["error"] = error
 
     try:
-        connecting = threading.Thread(target=connect, daemon=True)
-        connecting.start()
-        connecting.join(timeout=60)
-        assert not connecting.is_alive(), "constructing the client still waits on the hung server"
+        run_within(60, connect)
         error = outcome.get("error")  # chromadb wraps it: "Could not connect to tenant default_tenant..."
         assert isinstance(error, httpx.TimeoutException) or isinstance(error.__context__, httpx.TimeoutException)
     finally:
@@ -155,15 +163,9 @@ def test_health_checks_answer_while_the_chroma_server_hangs(make_kb, small_kb_di
     """/healthz's look at the vector store waits a short while (a probe has its own timeout), not the
     CHROMA_TIMEOUT_SECONDS a hung server costs: meanwhile the bot is degraded, not down."""
     make_kb(small_kb_dir).sync()
-    with socket.socket() as silent:
-        silent.bind(("127.0.0.1", 0))
-        silent.listen(64)
-        kb = make_kb(
-            small_kb_dir, CHROMA_HOST="127.0.0.1", CHROMA_PORT=silent.getsockname()[1], CHROMA_TIMEOUT_SECONDS=600
-        )
+    with silent_port() as port:
+        kb = make_kb(small_kb_dir, CHROMA_HOST="127.0.0.1", CHROMA_PORT=port, CHROMA_TIMEOUT_SECONDS=600)
         probes: list = []
-        probing = threading.Thread(target=lambda: probes.extend(kb.health(within=0.1) for _ in range(3)), daemon=True)
-        probing.start()
-        probing.join(timeout=60)  # far less than one Chroma request may wait (600 s)
-        assert not probing.is_alive(), "a health check waits on the hung Chroma server"
+        # far less than one Chroma request may wait (600 s)
+        run_within(60, lambda: probes.extend(kb.health(within=0.1) for _ in range(3)))
     assert [p["degraded"] for p in probes] == [True, True, True] and probes[0]["chunks"] == 5

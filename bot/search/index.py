@@ -505,8 +505,9 @@ class Index:
         with transaction(self.db):
             set_meta(self.db, "index_format", self._format())
             set_meta(self.db, "embedding_model", self.embedder.name)
-            if get_meta(self.db, CHANGE_MARKS[0]) != generation:  # a sync that changed nothing changes no
-                set_meta(self.db, "synced_at", now())  # mark: every process would copy its vectors again
+            # A sync that changed nothing changes no mark: every process would copy its vectors again.
+            if get_meta(self.db, CHANGE_MARKS[0]) != generation:
+                set_meta(self.db, "synced_at", now())
         report.seconds = time.perf_counter() - started
         return report
 
