@@ -371,6 +371,7 @@ EXPECTED = {
     ),
     "PORT": "the HTTP port `ospo-bot serve` listens on, 1-65535, default 3000",
     "CHROMA_PORT": "the Chroma server's port, 1-65535, default 8000",
+    "CHROMA_TIMEOUT_SECONDS": "a whole number of seconds one Chroma server request may wait, 1-3600, default 30",
     "SLACK_API_TIMEOUT": "seconds to wait for one Slack Web API answer, above 0 and at most 300, default 15",
     "OSPO_STALE_DOC_DAYS": "a whole number of days, at least 1, default 365",
     "OSPO_NEEDS_INFO_REMINDER_DAYS": "a whole number of days, at least 1, default 3",

@@ -138,6 +138,7 @@ def test_kb_eval_bad_file_names_the_line(env, tmp_path):
 def test_bad_configuration_is_reported_per_variable(env, monkeypatch):
     monkeypatch.setenv("OSPO_KNOWLEDGE_DIR", "/no/such/folder")
     monkeypatch.setenv("CHROMA_PORT", "eighty")
+    monkeypatch.setenv("CHROMA_TIMEOUT_SECONDS", "0")
     result = CliRunner().invoke(cli, ["ask", "anything"])
     assert result.exit_code == 1
     assert (
@@ -145,6 +146,7 @@ def test_bad_configuration_is_reported_per_variable(env, monkeypatch):
         or "OSPO_KNOWLEDGE_DIR (got '/no/such/folder')" in result.output
     )
     assert "CHROMA_PORT (got 'eighty')" in result.output
+    assert "CHROMA_TIMEOUT_SECONDS (got '0')" in result.output and "1-3600, default 30" in result.output
 
 
 def test_real_script_answers_json_lines_from_stdin(env):
