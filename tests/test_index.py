@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.search import index as index_module
 from bot.search import nearest
 from bot.search.index import Index
 from bot.store import set_meta
@@ -107,6 +108,49 @@ def test_bad_files_are_reported_by_name_and_nothing_else_is_lost(make_kb, small_
     assert "binary" in problems["junk.md"] and "cannot read" in problems["dangling.md"]
     assert report.removed == 0
     assert fts_paths(kb) == vector_paths(kb) == set(SMALL_KB)
+
+
+def test_a_sync_embeds_many_documents_in_one_call_and_each_chunk_gets_the_vector_it_gets_alone(
+    make_kb, small_kb_dir, tmp_path, monkeypatch
+):
+    """The model pads each batch to its longest text, so the chunks of several documents are embedded
+    in one call (which sorts them by length), in rounds of EMBED_ROUND chunks; grouping them so must
+    not change a single vector."""
+    together = make_kb(small_kb_dir)
+    calls = []
+    encode = together.index.embedder.encode
+    monkeypatch.setattr(together.index.embedder, "encode", lambda texts: calls.append(len(texts)) or encode(texts))
+    progress = []
+    together.index.sync(progress=lambda done, total: progress.append((done, total)))
+    assert calls == [5]  # three documents, one call
+    assert [done for done, _ in progress][-1] == 5 and {total for _, total in progress} == {5}
+
+    monkeypatch.setattr(index_module, "EMBED_ROUND", 1)  # a round per document, as before
+    apart = make_kb(small_kb_dir, data_dir=tmp_path / "apart")
+    encode_apart = apart.index.embedder.encode
+    calls_apart = []
+    monkeypatch.setattr(
+        apart.index.embedder, "encode", lambda texts: calls_apart.append(len(texts)) or encode_apart(texts)
+    )
+    apart.sync()
+    assert len(calls_apart) == 3 and sum(calls_apart) == 5
+
+    def vectors(kb):
+        got = kb.index.vectors.collection.get(include=["embeddings"])
+        return dict(zip(got["ids"], got["embeddings"], strict=True))
+
+    mine, theirs = vectors(together), vectors(apart)
+    assert set(mine) == set(theirs) and len(mine) == 5
+    for chunk_id, vector in mine.items():
+        assert sum(a * b for a, b in zip(vector, theirs[chunk_id], strict=True)) > 0.99999, chunk_id
+
+
+def test_rounds_hold_at_least_the_round_size_and_keep_documents_whole():
+    plans = [(name, [], [object()] * changed, []) for name, changed in [("a", 3), ("b", 0), ("c", 5), ("d", 1)]]
+    grouped = [[plan[0] for plan in group] for group in index_module.rounds(plans, 4)]
+    assert grouped == [["a", "b", "c"], ["d"]]
+    assert [[p[0] for p in g] for g in index_module.rounds(plans, 100)] == [["a", "b", "c", "d"]]
+    assert list(index_module.rounds([], 4)) == []
 
 
 def test_repair_after_crash_between_chroma_and_sqlite(make_kb, small_kb_dir):
