@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import threading
 import uuid
@@ -9,6 +11,7 @@ from contextlib import contextmanager
 
 import httpx
 
+from bot.search import knowledge_base
 from bot.search.chroma_http import http_client
 from bot.search.index import VectorStore
 from tests.conftest import free_port as free_port_for_test
@@ -169,3 +172,30 @@ def test_health_checks_answer_while_the_chroma_server_hangs(make_kb, small_kb_di
         # far less than one Chroma request may wait (600 s)
         run_within(60, lambda: probes.extend(kb.health(within=0.1) for _ in range(3)))
     assert [p["degraded"] for p in probes] == [True, True, True] and probes[0]["chunks"] == 5
+
+
+def test_health_takes_a_slow_chroma_servers_recent_count_and_says_degraded_once_it_stays_silent(
+    make_kb, small_kb_dir, tmp_path, monkeypatch
+):
+    """A count slower than a probe may wait (a busy server) is not an outage: the count that answered
+    within RECENT_COUNT_SECONDS stands in for it. A server silent for longer is degraded, and one that
+    answers again is not. The server is a real one, stopped (SIGSTOP) and resumed."""
+    port = free_port_for_test()
+    chroma = start_chroma(tmp_path / "chroma", port)
+    try:
+        kb = make_kb(small_kb_dir, CHROMA_HOST="127.0.0.1", CHROMA_PORT=port, CHROMA_TIMEOUT_SECONDS=600)
+        kb.sync()
+        assert kb.health(within=30) == {"documents": 3, "chunks": 5, "vectors": 5, "degraded": False}
+        os.kill(chroma.pid, signal.SIGSTOP)
+        try:
+            slow = kb.health(within=0.1)  # its count waits for the server
+            assert (slow["vectors"], slow["degraded"]) == (5, False)
+            monkeypatch.setattr(knowledge_base, "RECENT_COUNT_SECONDS", 0.0)  # as if silent for longer
+            silent = kb.health(within=0.1)
+            assert (silent["vectors"], silent["degraded"]) == (None, True)
+        finally:
+            os.kill(chroma.pid, signal.SIGCONT)
+        back = kb.health(within=30)  # the count that waited answers
+        assert (back["vectors"], back["degraded"]) == (5, False)
+    finally:
+        stop_process(chroma)

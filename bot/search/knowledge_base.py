@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 
 from bot.config import Settings
@@ -18,6 +19,10 @@ from bot.search.retrieve import Retriever, SearchResult
 from bot.store import now
 
 log = logging.getLogger(__name__)
+
+# How long a count of the vector store that answered may stand in for one that is slow to come: a
+# busy server is not an outage, and a hung one is reported degraded after this long.
+RECENT_COUNT_SECONDS = 30.0
 
 
 class KnowledgeFolderError(RuntimeError):
@@ -59,6 +64,7 @@ class VectorLook:
     def __init__(self, index: Index):
         self.count: int | None = None
         self.error: Exception | None = None
+        self.finished = 0.0  # time.monotonic() when it answered
         self.done = threading.Event()
         self._index = index
         threading.Thread(target=self._run, name="health-vectors", daemon=True).start()
@@ -69,6 +75,7 @@ class VectorLook:
         except Exception as error:
             self.error = error
         finally:
+            self.finished = time.monotonic()
             self.done.set()
 
 
@@ -83,6 +90,7 @@ class KnowledgeBase:
         self.confidence = Confidence(settings.confidence_threshold, settings.keyword_confidence_threshold)
         self._health_lock = threading.Lock()
         self._looking: VectorLook | None = None  # health's latest count of the vector store
+        self._counted: VectorLook | None = None  # the latest count that answered, if the last one did
 
     @property
     def db(self):
@@ -126,12 +134,19 @@ class KnowledgeBase:
         """The vector store's count, or None when it fails or takes longer than `within`. A probe must
         answer within its own timeout (Kubernetes: 1 s), and a Chroma server that hangs would hold each
         probe, and an HTTP thread with it, for CHROMA_TIMEOUT_SECONDS; so the count runs on a thread of
-        its own, one at a time: the probes that come while it still waits wait for that same count."""
+        its own, one at a time: the probes that come while it still waits wait for that same count.
+        A store that is slow rather than gone (a count over `within`, on a busy server) would fail every
+        probe; so a count that answered within RECENT_COUNT_SECONDS stands in for the one still coming."""
         with self._health_lock:
             looking = self._looking
             if looking is None or looking.done.is_set():
+                if looking is not None:
+                    self._counted = looking if looking.error is None else None
                 looking = self._looking = VectorLook(self.index)
+            counted = self._counted
         if not looking.done.wait(within):
+            if counted is not None and time.monotonic() - counted.finished <= RECENT_COUNT_SECONDS:
+                return counted.count
             log.warning("health: the vector store did not answer within %s s; reported as degraded", within)
             return None
         if looking.error is not None:  # chromadb raises many kinds; all mean "not reachable now"
