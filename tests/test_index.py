@@ -110,39 +110,62 @@ def test_bad_files_are_reported_by_name_and_nothing_else_is_lost(make_kb, small_
     assert fts_paths(kb) == vector_paths(kb) == set(SMALL_KB)
 
 
-def test_a_sync_embeds_many_documents_in_one_call_and_each_chunk_gets_the_vector_it_gets_alone(
+def test_a_sync_embeds_many_documents_together_longest_first_and_each_chunk_gets_the_vector_it_gets_alone(
     make_kb, small_kb_dir, tmp_path, monkeypatch
 ):
-    """The model pads each batch to its longest text, so the chunks of several documents are embedded
-    in one call (which sorts them by length), in rounds of EMBED_ROUND chunks; grouping them so must
-    not change a single vector."""
-    together = make_kb(small_kb_dir)
-    calls = []
-    encode = together.index.embedder.encode
-    monkeypatch.setattr(together.index.embedder, "encode", lambda texts: calls.append(len(texts)) or encode(texts))
-    progress = []
-    together.index.sync(progress=lambda done, total: progress.append((done, total)))
-    assert calls == [5]  # three documents, one call
-    assert [done for done, _ in progress][-1] == 5 and {total for _, total in progress} == {5}
+    """The model pads each batch to its longest text, so a sync embeds the chunks of several documents
+    together (rounds of EMBED_ROUND), longest first, a batch per call (a question waits at most one
+    batch for the model). Grouping them so must not change a single vector, nor which chunk gets which."""
 
-    monkeypatch.setattr(index_module, "EMBED_ROUND", 1)  # a round per document, as before
-    apart = make_kb(small_kb_dir, data_dir=tmp_path / "apart")
-    encode_apart = apart.index.embedder.encode
-    calls_apart = []
-    monkeypatch.setattr(
-        apart.index.embedder, "encode", lambda texts: calls_apart.append(len(texts)) or encode_apart(texts)
-    )
-    apart.sync()
-    assert len(calls_apart) == 3 and sum(calls_apart) == 5
+    def recording(kb) -> list[list[str]]:
+        calls: list[list[str]] = []
+        encode = kb.index.embedder.encode
+        monkeypatch.setattr(kb.index.embedder, "encode", lambda texts: calls.append(texts) or encode(texts))
+        return calls
 
-    def vectors(kb):
+    def vectors(kb) -> dict:
         got = kb.index.vectors.collection.get(include=["embeddings"])
         return dict(zip(got["ids"], got["embeddings"], strict=True))
 
-    mine, theirs = vectors(together), vectors(apart)
-    assert set(mine) == set(theirs) and len(mine) == 5
-    for chunk_id, vector in mine.items():
-        assert sum(a * b for a, b in zip(vector, theirs[chunk_id], strict=True)) > 0.99999, chunk_id
+    def alike(one: dict, other: dict) -> None:
+        assert set(one) == set(other)
+        for chunk_id, vector in one.items():
+            assert sum(a * b for a, b in zip(vector, other[chunk_id], strict=True)) > 0.99999, chunk_id
+
+    together = make_kb(small_kb_dir)
+    calls, progress = recording(together), []
+    together.index.sync(progress=lambda done, total: progress.append((done, total)))
+    assert [len(texts) for texts in calls] == [5]  # three documents, one call
+    assert progress == [(0, 5), (5, 5)]
+
+    monkeypatch.setattr(index_module, "EMBED_BATCH", 2)
+    batched = make_kb(small_kb_dir, data_dir=tmp_path / "batched")
+    batched_calls = recording(batched)
+    batched.sync()
+    lengths = [len(text) for texts in batched_calls for text in texts]
+    assert [len(texts) for texts in batched_calls] == [2, 2, 1] and lengths == sorted(lengths, reverse=True)
+
+    monkeypatch.setattr(index_module, "EMBED_ROUND", 1)  # a round per document, as before
+    apart = make_kb(small_kb_dir, data_dir=tmp_path / "apart")
+    apart_calls = recording(apart)
+    apart.sync()
+    assert sum(len(texts) for texts in apart_calls) == 5 and len(apart_calls) >= 3
+    alike(vectors(together), vectors(apart))
+    alike(vectors(batched), vectors(apart))
+
+    # Edited: two documents' text, and a third file whose chunks stay as they were (nothing to embed).
+    for path, old, new in [
+        ("contributing/trivial.md", "at most 100 changed lines", "at most 50 changed lines"),
+        ("using/agpl.md", "is not allowed in our", "is never allowed in our"),
+    ]:
+        (small_kb_dir / path).write_text((small_kb_dir / path).read_text().replace(old, new))
+    (small_kb_dir / "cla/dco.md").write_text((small_kb_dir / "cla/dco.md").read_text() + "\n")
+    monkeypatch.setattr(index_module, "EMBED_ROUND", 1024)
+    report = batched.sync()
+    assert report.updated == 2 and report.unchanged == 3
+    fresh = make_kb(small_kb_dir, data_dir=tmp_path / "fresh")
+    fresh.sync()
+    alike(vectors(batched), vectors(fresh))
 
 
 def test_rounds_hold_at_least_the_round_size_and_keep_documents_whole():

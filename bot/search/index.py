@@ -40,10 +40,10 @@ log = logging.getLogger(__name__)
 INDEX_FORMAT = "6"
 LEARNED_PREFIX = "learned/"
 EMBED_BATCH = 64
-# A sync embeds the changed chunks of several documents in one call, up to this many chunks: the model
-# sorts a call's texts by length, so its batches of EMBED_BATCH hold texts of one length. Called per
-# document, each batch was padded to that document's longest chunk: the handbook took 68 s instead of
-# 18. Bounded, so that a killed sync loses at most one round and the progress bar moves.
+# A sync embeds the changed chunks of several documents together, at least this many at a time, sorted
+# by length: a batch is padded to its longest text, and embedded a document at a time, every batch was
+# padded to its document's longest chunk (the handbook: 62-72 s instead of 20-25). Bounded, so that a
+# killed sync loses at most one round's embedding.
 EMBED_ROUND = 1024
 # meta keys whose values change whenever the database's chunks do: a token set in the same transaction
 # as every change, and the end of each sync that changed something (which also covers a writer that
@@ -508,15 +508,22 @@ class Index:
                     report.changed_documents.append(rel)
 
         total = sum(len(changed) for _, _, changed, _ in plans)
-        done = 0
+        embedded = 0
+
+        def embedding(count: int) -> None:
+            nonlocal embedded
+            embedded += count
+            if progress:
+                progress(embedded, total)
+
+        if total:
+            embedding(0)
         for round_ in rounds(plans, EMBED_ROUND):
-            texts = [c.embedded_text() for _, _, changed, _ in round_ for c, _ in changed]
-            vectors = iter(self.embedder.encode(texts) if texts else [])
+            vectors = iter(
+                self._embed([c.embedded_text() for _, _, changed, _ in round_ for c, _ in changed], embedding)
+            )
             for document, fresh, changed, gone in round_:
                 self._apply(document, fresh, changed, gone, [next(vectors) for _ in changed])
-                done += len(changed)
-                if progress and changed:
-                    progress(done, total)
 
         for rel in sorted(set(stored_docs) - set(files)):
             gone = self._remove_document(rel)
@@ -532,6 +539,18 @@ class Index:
                 set_meta(self.db, "synced_at", now())
         report.seconds = time.perf_counter() - started
         return report
+
+    def _embed(self, texts: list[str], embedding: Callable[[int], None]) -> list[list[float]]:
+        """texts' vectors, in their order, embedded longest first a batch per call: each batch holds texts
+        of about one length, and questions (which take the same lock) wait at most one batch."""
+        vectors: list = [None] * len(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+        for start in range(0, len(order), EMBED_BATCH):
+            batch = order[start : start + EMBED_BATCH]
+            for i, vector in zip(batch, self.embedder.encode([texts[i] for i in batch]), strict=True):
+                vectors[i] = vector
+            embedding(len(batch))
+        return vectors
 
     def _apply(self, document: Document, fresh, changed, gone: list[str], vectors: list[list[float]]) -> None:
         """Write one document: the vectors of its changed chunks (embedded by the caller), then its rows."""
