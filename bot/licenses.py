@@ -336,7 +336,7 @@ def sources(policy: Policy | None = None) -> tuple[DataSource, ...]:
     """The policy and license data every verdict rests on, with their versions and dates."""
     policy = policy or _default_policy()
     data = _data_sources()
-    return (policy.source(), data["scancode"], data["spdx"])
+    return (policy.source(), data["scancode"], data["spdx"], data["ort"])
 
 
 # ------------------------------------------------------------ licenses named in a question

@@ -39,11 +39,53 @@ DEPRECATED_EXCEPTIONS = {"Nokia-Qt-exception-1.1": "Qt-LGPL-exception-1.1"}
 
 _IGNORED_WORDS = {"license", "licence", "licensed", "version", "the"}
 
+# ORT's mappings of license strings as packages declare them (bot/data/ort/ABOUT.yaml).
+ORT_DIR = Path(__file__).parent / "data" / "ort"
+ORT_FILES = ("declared-license-mapping.yml", "simple-license-mapping.yml")
+_OPERATORS = ("(", ")", "AND", "OR", "WITH")
+# Strings ORT counts as unambiguous that are not: Boost's BSL-1.0 and the Business Source License
+# (BUSL-1.1, source-available) both go by "BSL"; such a string is left to the OSPO.
+NOT_UNAMBIGUOUS = {"bsl"}
+LIKE = re.compile(r"(?<![a-z])(?:style|like)(?![a-z])", re.IGNORECASE)
+
 
 def norm(text: str) -> str:
     """'Apache License, Version 2.0' -> 'apache 2.0' (for alias, id and name lookups)."""
     words = re.sub(r"[-_,/()\"'\s]+", " ", text.lower()).split()
-    return " ".join(w for w in words if w not in _IGNORED_WORDS)
+    return re.sub(r"\bv (?=\d)", "v", " ".join(w for w in words if w not in _IGNORED_WORDS))  # "v 1.0": "v1.0"
+
+
+def declared_key(text: str) -> str:
+    """How a declared license string is looked up: a URL without its scheme, "www." and a ".html"-like
+    ending (http://www.apache.org/licenses/LICENSE-2.0.txt); anything else as norm() has it."""
+    low = text.strip().lower()
+    if re.match(r"https?://", low):
+        return re.sub(r"\.(?:html?|txt|php|md)$", "", re.sub(r"^https?://(?:www\.)?", "", low).rstrip("/"))
+    return norm(text)
+
+
+def _declared(ids: dict[str, str]) -> dict[str, str]:
+    """declared_key(string) -> SPDX expression, from the "Non-ambiguous mappings" parts of ORT's files.
+    Left out: strings ORT discards (NONE: for us they stay unrecognised, not "no license"), names that
+    say they are only like a license ("MIT-style": its terms are not known, so the OSPO reviews it),
+    values naming an id we do not know, and strings that normalise alike but map differently."""
+    found: dict[str, str | None] = {}
+    for name in ORT_FILES:
+        _, _, unambiguous = (ORT_DIR / name).read_text(encoding="utf-8").partition("# Non-ambiguous mappings")
+        for typed, spdx in (yaml.safe_load(unambiguous) or {}).items():
+            tokens = re.findall(r"[()]|[^\s()]+", str(spdx))
+            if (
+                tokens == ["NONE"]
+                or LIKE.search(str(typed))
+                or not all(t in _OPERATORS or t.lower() in ids or t.startswith("LicenseRef-") for t in tokens)
+            ):
+                continue
+            spdx = " ".join(ids.get(t.lower(), t) for t in tokens).replace("( ", "(").replace(" )", ")")
+            key = declared_key(str(typed))
+            if key in NOT_UNAMBIGUOUS:
+                continue
+            found[key] = spdx if found.get(key, spdx) == spdx else None
+    return {k: v for k, v in found.items() if v}
 
 
 @dataclass(frozen=True)
@@ -73,6 +115,7 @@ class Tables:
     scancode_category: dict[str, str]  # canonical SPDX id -> ScanCode category
     names: dict[str, str]  # norm(SPDX name) -> canonical SPDX id, where the name is unambiguous
     scancode_keys: dict[str, str]  # ScanCode key or other name ("GPL", "LicenseRef-GPL") -> canonical SPDX id
+    declared: dict[str, str]  # declared_key(a string packages declare) -> SPDX expression (ORT's mappings)
     exceptions: frozenset[str]  # canonical ids of the SPDX list's exceptions (they only add permissions)
 
 
@@ -103,9 +146,13 @@ def tables() -> Tables:
     names: dict[str, str | None] = {}
     for lic in spdx_all.values():
         key, canonical = norm(lic.name), ids[lic.id.lower()]
-        names[key] = canonical if names.get(key, canonical) == canonical else None
+        # "GNU General Public License v2.0 only" is also named without "only" (GitHub's name for it):
+        # a version without "or later" means that version only, as for every other spelling.
+        for name in (key, key.removesuffix(" only")) if canonical.endswith("-only") else (key,):
+            names[name] = canonical if names.get(name, canonical) == canonical else None
     unambiguous = {k: v for k, v in names.items() if v}
-    return Tables(build_spdx_licensing(index), ids, norm_ids, cats, unambiguous, keys, frozenset(exceptions))
+    declared = _declared(ids)
+    return Tables(build_spdx_licensing(index), ids, norm_ids, cats, unambiguous, keys, declared, frozenset(exceptions))
 
 
 def is_spdx_exception(spdx_id: str) -> bool:
@@ -151,4 +198,17 @@ def sources() -> dict[str, DataSource]:
             "https://spdx.org/licenses/",
             "CC-BY-3.0",
         ),
+        "ort": _ort_source(),
     }
+
+
+def _ort_source() -> DataSource:
+    about = yaml.safe_load((ORT_DIR / "ABOUT.yaml").read_text(encoding="utf-8"))
+    return DataSource(
+        "ort",
+        "ORT declared license mappings",
+        f"ORT {about['commit'][:12]}",
+        str(about["date"]),
+        about["homepage_url"],
+        about["license"],
+    )

@@ -10,7 +10,7 @@ import difflib
 import re
 
 from bot.policy import Policy
-from bot.spdx import DEPRECATED_WITH, SPECIAL_IDS, norm, tables
+from bot.spdx import DEPRECATED_WITH, SPECIAL_IDS, declared_key, norm, tables
 
 # Families whose short name plus a bare version people type ("epl 1", "cc by sa 3", "gpl v2").
 _FAMILIES = {
@@ -18,25 +18,33 @@ _FAMILIES = {
     "artistic", "ofl", "lppl", "apsl", "cecill", "cc by", "cc by sa", "cc by nd", "cc by nc", "cc by nc sa",
     "cc by nc nd", "zpl", "npl", "rpl", "qpl", "ms pl", "ms rl",
 }  # fmt: skip
-_FAMILY_VERSION = re.compile(r"^(?P<family>[a-z][a-z ]*?)\s*v?(?P<version>\d+(?:\.\d+)*)(?P<later>\+| or later)?$")
+_FAMILY_VERSION = re.compile(
+    r"^(?:gnu )?(?P<family>[a-z][a-z ]*?)\s*v?(?P<version>\d+(?:\.\d+)*)(?P<later>\+| or later)?(?P<only> only)?$"
+)
+_BARE_VERSION = re.compile(r"(?<=[ v])\d+$")  # "eclipse public 2", "gnu general public v3"
 
 
 def _spellings(key: str):
-    """'epl 1' -> 'epl 1', 'epl 1 only', 'epl 1.0', 'epl 1.0 only' (a normalised key, then variants)."""
+    """'epl 1' -> 'epl 1', 'epl 1 only', 'epl 1.0', 'epl 1.0 only' (a normalised key, then variants);
+    'gnu gpl v3 only' -> ... 'gpl 3.0 only'; a name ending in a bare version also with '.0'
+    ('eclipse public 2' -> 'eclipse public 2.0', as SPDX names it)."""
     yield key
+    if _BARE_VERSION.search(key):
+        yield key + ".0"
     m = _FAMILY_VERSION.match(key)
-    if not m or m["family"] not in _FAMILIES:
+    if not m or m["family"] not in _FAMILIES or (m["later"] and m["only"]):
         return
     family, version = m["family"], m["version"]
-    suffixes = (" or later", "+") if m["later"] else ("", " only")
+    suffixes = (" or later", "+") if m["later"] else (" only",) if m["only"] else ("", " only")
     for v in (version, f"{version}.0") if "." not in version else (version,):
         for suffix in suffixes:
             yield f"{family} {v}{suffix}"
 
 
-def lookup(text: str, policy: Policy) -> str | None:
+def lookup(text: str, policy: Policy, declared: bool = True) -> str | None:
     """One license as typed -> SPDX id, a `WITH` expression for a deprecated id that stands for one,
-    NONE/NOASSERTION, or None if unrecognised."""
+    NONE/NOASSERTION, or None if unrecognised. declared: also as packages declare licenses (ORT's
+    table); not for phrases in a sentence, where "the Python Software Foundation" is no license."""
     t, low = tables(), text.strip().lower()
     own = own_ids(policy)
     found = own.get(low) or t.ids.get(low)
@@ -44,7 +52,7 @@ def lookup(text: str, policy: Policy) -> str | None:
         for key in _spellings(norm(text)):
             if found := policy.aliases.get(key) or t.norm_ids.get(key) or t.names.get(key):
                 break
-    found = found or t.scancode_keys.get(low)
+    found = found or t.scancode_keys.get(low) or (declared and t.declared.get(declared_key(text)))
     return DEPRECATED_WITH.get(found, found) if found else None
 
 
@@ -69,14 +77,69 @@ def _exception_for(text: str, base: str | None) -> str | None:
     return next(iter(found)) if len(found) == 1 else None
 
 
-_OPERATOR = re.compile(r"(\(|\)|\s+(?:and|or|with)\s+|\s*/\s*)", re.IGNORECASE)
+_OPERATOR = re.compile(r"(\(|\)|\s+(?:and|or|with)\s+|\s*/\s*|\s*\|\s*)", re.IGNORECASE)
+# What package metadata wraps a license in: a PyPI classifier's prefix ("License :: OSI Approved ::
+# MIT License"), license-checker's mark on a license it guessed from the files ("MIT*"), CRAN's
+# "+ file LICENSE" (the file holds the year and holder); and CRAN's "GPL (>= 2)" for "GPL 2 or later".
+_WRAPPING = [
+    (re.compile(r"^\s*license\s*::\s*(?:osi approved\s*::\s*)?", re.IGNORECASE), ""),
+    (re.compile(r"(?<=\w)\*\s*$"), ""),
+    (re.compile(r"\s*\+\s*file\s+licen[cs]e\s*$", re.IGNORECASE), ""),
+    (re.compile(r"\s*\(\s*>=\s*(\d[\d.]*)\s*\)", re.IGNORECASE), r" \1 or later"),
+]
+
+
+# License pages whose address ends in the license's short name (opensource.org/licenses/MIT,
+# www.gnu.org/licenses/gpl-3.0.html, www.mozilla.org/MPL/2.0/, licenses.nuget.org/Apache-2.0).
+_LICENSE_HOSTS = re.compile(
+    r"^https?://(?:www\.)?(?:opensource\.org|spdx\.org|gnu\.org|mozilla\.org|apache\.org|eclipse\.org|"
+    r"licenses\.nuget\.org|choosealicense\.com|creativecommons\.org)/(?P<path>[^?#]*)",
+    re.IGNORECASE,
+)
+# CPAN::Meta::Spec's license strings that no other rule reads ("perl_5": the terms of Perl itself).
+CPAN = {"perl_5": "Artistic-1.0-Perl OR GPL-1.0-or-later", "artistic_1": "Artistic-1.0", "artistic_2": "Artistic-2.0"}
+
+
+def unwrap(text: str) -> str:
+    for pattern, replacement in _WRAPPING:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _from_address(text: str, policy: Policy) -> str | None:
+    """A license page's address -> its license, read from the end of the path."""
+    m = _LICENSE_HOSTS.match(text.strip())
+    if not m:
+        return None
+    path = re.sub(r"\.(?:html?|txt|php|md)$", "", m["path"].strip("/"), flags=re.IGNORECASE)
+    parts = [p for p in path.split("/") if p and p.lower() not in ("licenses", "license", "old-licenses", "legal")]
+    if "creativecommons.org" in text.lower():  # licenses/by-sa/4.0 -> CC-BY-SA-4.0, publicdomain/zero/1.0
+        parts = ["cc0" if p == "zero" else "cc-" + p if p[0].isalpha() and p != "publicdomain" else p for p in parts]
+        parts = [p for p in parts if p != "publicdomain"]
+    for size in (1, 2, 3):  # "MIT", then "MPL 2.0", then "cc-by-sa 4.0 legalcode"...
+        if len(parts) >= size and (found := lookup(" ".join(parts[-size:]), policy)):
+            return found
+    return lookup(" ".join(parts[:2]), policy) if len(parts) > 2 else None
+
+
+def _named_with_id(text: str, policy: Policy) -> str | None:
+    """'Microsoft Public License (Ms-PL)', 'GNU General Public License v2 (GPLv2)': the name, else
+    the id in parentheses (a PyPI classifier's form)."""
+    m = re.fullmatch(r"\s*(?P<name>[^()]+?)\s*\((?P<short>[^()]+)\)\s*", text)
+    return (lookup(m["name"], policy) or lookup(m["short"], policy)) if m else None
 
 
 def to_spdx(text: str, policy: Policy) -> str:
     """Map each operand of an expression through _lookup; unknown operands stay as typed."""
     if whole := lookup(text, policy):
         return whole
-    text = re.sub(r"\s+or[\s-]+later\b", "+", text, flags=re.IGNORECASE)  # "GPL 2 or later"
+    text = unwrap(text)
+    if whole := lookup(text, policy) or _from_address(text, policy) or _named_with_id(text, policy):
+        return whole
+    if whole := CPAN.get(text.strip().lower()):
+        return whole
+    # "GPL 2 or later", "GPL v3 or any later version"
+    text = re.sub(r"\s+or[\s-]+(?:any[\s-]+)?later(?:\s+version)?\b", "+", text, flags=re.IGNORECASE)
     if whole := lookup(text, policy):
         return whole
     out: list[str] = []
@@ -85,12 +148,13 @@ def to_spdx(text: str, policy: Policy) -> str:
         op = piece.strip().upper()
         if op in ("(", ")"):
             out.append(op)
-        elif op in ("AND", "OR", "WITH", "/"):
-            out.append(" OR " if op == "/" else f" {op} ")
+        elif op in ("AND", "OR", "WITH", "/", "|"):
+            out.append(" OR " if op in ("/", "|") else f" {op} ")
         elif piece.strip():
             after_with = bool(out) and out[-1] == " WITH "
             found = lookup(piece, policy) or (_exception_for(piece, previous) if after_with else None)
-            out.append(found or piece.strip())
+            compound = found and re.search(r" (?:AND|OR) ", found)
+            out.append(f"({found})" if compound else found or piece.strip())
             previous = found
     return "".join(out)
 
@@ -149,7 +213,7 @@ def _mentions(text: str, policy: Policy):
             named = re.search(r"licen[cs]e", phrase, re.IGNORECASE)
             if " " not in key and key not in _LICENSEWORDS and not named and not re.search(r"[\d-]", key):
                 continue
-            spdx = lookup(phrase, policy)
+            spdx = lookup(phrase, policy, declared=False)
             if spdx and spdx not in SPECIAL_IDS:
                 yield phrase, spdx
                 start += size

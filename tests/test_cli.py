@@ -199,7 +199,7 @@ def test_license_says_where_each_verdict_comes_from():
     data = json.loads(run("license", "WTFPL", "--json").stdout)
     assert data["verdicts"]["distribute"]["rule"] == "policy.yaml licenses.WTFPL.distribute"
     assert data["licenses"][0]["category_source"] == "policy.yaml licenses.WTFPL"
-    assert {s["key"] for s in data["sources"]} == {"policy", "scancode", "spdx"}
+    assert {s["key"] for s in data["sources"]} == {"policy", "scancode", "spdx", "ort"}
     assert {"source": "blueoak", "says": "Lead"} in data["references"]["WTFPL"]
 
 

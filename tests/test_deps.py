@@ -33,7 +33,11 @@ def by_name(report: deps.DepsReport) -> dict[str, deps.Result]:
 
 # -- real SBOMs ----------------------------------------------------------------------------------
 REAL = {  # file -> (format, components, counts for distribute): pinned, so a reader that drops one is seen
-    "cyclonedx-1.2-keycloak-10.0.2.json": ("CycloneDX 1.2 JSON", 903, (32, 800, 1, 0, 70)),
+    "cyclonedx-1.2-keycloak-10.0.2.json": (
+        "CycloneDX 1.2 JSON",
+        903,
+        (32, 815, 3, 1, 52),
+    ),  # 70 unknown before ORT's names
     "cyclonedx-1.2-juice-shop-11.1.2.xml": ("CycloneDX 1.2 XML", 840, (5, 796, 2, 0, 37)),
     "cyclonedx-1.2-cern-vdm-editor.json": ("CycloneDX 1.2 JSON", 43, (0, 43, 0, 0, 0)),
     "cyclonedx-1.3-laravel-7.12.0.xml": ("CycloneDX 1.3 XML", 62, (0, 62, 0, 0, 0)),

