@@ -178,13 +178,6 @@ TYPED = {
 }
 
 
-@pytest.mark.parametrize("typed,expression", sorted(TYPED.items()))
-def test_what_people_type_resolves(typed, expression):
-    report = check(typed, POLICY)
-    assert report.expression == expression and not report.unknown
-    assert outcome(typed) == outcome(expression)
-
-
 # ------------------------------------------------ license strings as package metadata declares them
 
 
@@ -258,8 +251,8 @@ METADATA = {
 }
 
 
-@pytest.mark.parametrize("typed,expression", sorted(METADATA.items()))
-def test_license_strings_from_package_metadata_resolve(typed, expression):
+@pytest.mark.parametrize("typed,expression", sorted({**TYPED, **METADATA}.items()))
+def test_what_people_type_and_package_metadata_declares_resolves(typed, expression):
     report = check(typed, POLICY)
     assert report.expression == expression and not report.unknown
     assert outcome(typed) == outcome(expression)
