@@ -32,8 +32,6 @@ WAIT = 60  # seconds: only a guard against a hang
 
 def serve(fake, folder, model_name, **env):
     """The bot behind waitress in this process; yields {"slack": SlackSide, "core": Core}."""
-    from waitress.server import create_server
-
     env = bot_env(
         folder,
         fake,
@@ -48,7 +46,7 @@ def serve(fake, folder, model_name, **env):
     core.kb.sync()
     core.kb.warm_up()
     server = Server(core, web_client(settings))
-    http = create_server(server.wsgi(), host="127.0.0.1", port=0, threads=8)
+    http = server.http_server("127.0.0.1", 0)
     thread = threading.Thread(target=http.run, daemon=True)
     thread.start()
     yield {"slack": SlackSide(f"http://127.0.0.1:{http.effective_port}/slack/events"), "core": core}
@@ -152,3 +150,27 @@ def test_events_take_the_event_lane_and_everything_else_the_lane_slack_waits_on(
         assert unchosen.result(WAIT).name.startswith("bolt-acks")  # a thread that never chose: Slack waits
     finally:
         chosen.shutdown()
+
+
+def test_the_server_answers_while_the_process_holds_more_than_1024_files(bot, fake):
+    """select() cannot wait on a socket numbered 1,024 or more; the server waits with poll()."""
+    import os
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1400:
+        pytest.skip(f"this machine allows {hard} open files; the test needs 1,400")
+    if soft != resource.RLIM_INFINITY and soft < 1400:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1400, hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]  # files and sockets of a busy process
+    try:
+        assert slack_side_answers(bot["slack"], fake, "D0FILES1")
+    finally:
+        for fd in held:
+            os.close(fd)
+
+
+def slack_side_answers(slack: SlackSide, fake, channel: str) -> bool:
+    assert slack.send_event(event(dm("how do I sign off my commits?", user="U0FILES", channel=channel)))[0] == 200
+    answer = fake.wait_for("chat.postMessage", where=lambda a: a.get("channel") == channel, timeout=WAIT)
+    return "git commit -s" in str(answer[-1].get("blocks"))

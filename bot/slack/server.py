@@ -151,10 +151,16 @@ class Server:
 
         return application
 
-    def serve_http(self, host: str, port: int, ready: threading.Event | None = None) -> None:
+    def http_server(self, host: str, port: int):
+        """waitress serving wsgi(); run() it. It waits on its sockets with poll(), not select(): select
+        fails ("filedescriptor out of range") once the process holds 1,024 files and sockets, which
+        a busy bot comes near (SQLite's three files per thread's connection, Chroma's, Slack's calls)."""
         from waitress.server import create_server
 
-        server = create_server(self.wsgi(), host=host, port=port, threads=8, ident="ospo-bot")
+        return create_server(self.wsgi(), host=host, port=port, threads=8, ident="ospo-bot", asyncore_use_poll=True)
+
+    def serve_http(self, host: str, port: int, ready: threading.Event | None = None) -> None:
+        server = self.http_server(host, port)
         with self.scheduled():
             log.warning("ospo-bot ready: HTTP on http://%s:%s/slack/events", host, server.effective_port)
             print(f"ospo-bot ready: HTTP on http://{host}:{server.effective_port}/slack/events", flush=True)
