@@ -61,12 +61,16 @@ def norm(text: str) -> str:
     return re.sub(r"\bv (?=\d)", "v", " ".join(w for w in words if w not in _IGNORED_WORDS))  # "v 1.0": "v1.0"
 
 
+# The ending a license page's address may carry (LICENSE-2.0.txt, gpl-3.0.html, mit-license.php).
+PAGE_SUFFIX = re.compile(r"\.(?:html?|txt|php|md)$", re.IGNORECASE)
+
+
 def declared_key(text: str) -> str:
     """How a declared license string is looked up: a URL without its scheme, "www." and a ".html"-like
     ending (http://www.apache.org/licenses/LICENSE-2.0.txt); anything else as norm() has it."""
     low = text.strip().lower()
     if re.match(r"https?://", low):
-        return re.sub(r"\.(?:html?|txt|php|md)$", "", re.sub(r"^https?://(?:www\.)?", "", low).rstrip("/"))
+        return PAGE_SUFFIX.sub("", re.sub(r"^https?://(?:www\.)?", "", low).rstrip("/"))
     return norm(text)
 
 

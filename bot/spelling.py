@@ -10,7 +10,7 @@ import difflib
 import re
 
 from bot.policy import Policy
-from bot.spdx import DEPRECATED_WITH, SPECIAL_IDS, declared_key, norm, tables
+from bot.spdx import DEPRECATED_WITH, PAGE_SUFFIX, SPECIAL_IDS, declared_key, norm, tables
 
 # Families whose short name plus a bare version people type ("epl 1", "cc by sa 3", "gpl v2").
 _FAMILIES = {
@@ -114,14 +114,15 @@ def _from_address(text: str, policy: Policy) -> str | None:
     m = _LICENSE_HOSTS.match(text.strip())
     if not m:
         return None
-    path = re.sub(r"\.(?:html?|txt|php|md)$", "", m["path"].strip("/"), flags=re.IGNORECASE)
+    path = PAGE_SUFFIX.sub("", m["path"].strip("/"))
     parts = [p for p in path.split("/") if p and p.lower() not in ("licenses", "license", "old-licenses", "legal")]
     if m["cc"]:  # licenses/by-sa/4.0 -> CC-BY-SA-4.0, publicdomain/zero/1.0
         parts = ["cc0" if p == "zero" else "cc-" + p if p[0].isalpha() and p != "publicdomain" else p for p in parts]
         parts = [p for p in parts if p != "publicdomain"]
-    for size in (1, 2, 3):  # "MIT", then "MPL 2.0", then "cc-by-sa 4.0 legalcode"...
+    for size in (1, 2, 3):  # the end: "MIT", then "MPL 2.0", then "cc-by sa 4.0"...
         if len(parts) >= size and (found := lookup(" ".join(parts[-size:]), policy)):
             return found
+    # or the start, before a jurisdiction or a page: by/3.0/de, by-sa/4.0/legalcode
     return lookup(" ".join(parts[:2]), policy) if len(parts) > 2 else None
 
 

@@ -164,13 +164,10 @@ def test_the_server_answers_while_the_process_holds_more_than_1024_files(bot, fa
         resource.setrlimit(resource.RLIMIT_NOFILE, (1400, hard))
     held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]  # files and sockets of a busy process
     try:
-        assert slack_side_answers(bot["slack"], fake, "D0FILES1")
+        asked = event(dm("how do I sign off my commits?", user="U0FILES", channel="D0FILES1"))
+        assert bot["slack"].send_event(asked)[0] == 200
+        answer = fake.wait_for("chat.postMessage", where=lambda a: a.get("channel") == "D0FILES1", timeout=WAIT)
+        assert "git commit -s" in str(answer[-1].get("blocks"))
     finally:
         for fd in held:
             os.close(fd)
-
-
-def slack_side_answers(slack: SlackSide, fake, channel: str) -> bool:
-    assert slack.send_event(event(dm("how do I sign off my commits?", user="U0FILES", channel=channel)))[0] == 200
-    answer = fake.wait_for("chat.postMessage", where=lambda a: a.get("channel") == channel, timeout=WAIT)
-    return "git commit -s" in str(answer[-1].get("blocks"))
