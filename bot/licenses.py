@@ -189,8 +189,13 @@ def resolve(text: str, policy: Policy | None = None) -> Resolution:
     unresolved = [k for k in keys if k.lower() not in own and k.lower() not in t.ids]
     infos = [_info(k, policy) for k in keys if k not in unresolved]
     suggestions = list(dict.fromkeys(s for k in unresolved for s in spelling.suggest(k, policy)))[:5]
-    # An SPDX exception we have not classified only adds permissions: it makes nothing unknown.
-    unknown = bool(unresolved) or any(i.category == UNKNOWN and not i.is_exception for i in infos)
+    # An SPDX exception we have not classified only adds permissions: it makes nothing unknown. An
+    # expression of nothing but exceptions names no license at all.
+    unknown = (
+        bool(unresolved)
+        or any(i.category == UNKNOWN and not i.is_exception for i in infos)
+        or all(_adds_permissions(i.spdx_id, policy) for i in infos)
+    )
     expression = None if unresolved else str(tree)
     return Resolution(text, expression, infos, unknown, unresolved, suggestions, tree)
 
@@ -247,13 +252,36 @@ def _with(node: Any, use: str, policy: Policy, infos: dict[str, LicenseInfo]) ->
     return replace(base, subject=subject, where=where, note=rule.reason)
 
 
+def _adds_permissions(key: str, policy: Policy) -> bool:
+    """An exception that only adds permissions to a license (every SPDX exception but one listed as
+    `restricts`). Written on its own, "Autoconf-exception-3.0", it says nothing of the license it goes with."""
+    rule = policy.exceptions.get(key)
+    return rule.effect != "restricts" if rule else is_spdx_exception(key)
+
+
+def _exception_alone(key: str, use: str, policy: Policy) -> _Outcome:
+    rule = policy.categories[UNKNOWN].rules[use]
+    note = (
+        f"{key} is an exception that adds permissions to a license, not a license, and no license is named "
+        f'with it. Find the license it goes with and write it as "LICENSE WITH {key}".'
+    )
+    where = f"categories.{UNKNOWN}.{use}"
+    return _Outcome(
+        VERDICTS.index(rule.verdict), key, key, rule, UNKNOWN, where, "an exception without its license", note
+    )
+
+
 def _evaluate(node: Any, use: str, policy: Policy, infos: dict[str, LicenseInfo]) -> _Outcome:
-    """OR takes the most favourable option; AND the least favourable part; WITH follows the exception rule."""
+    """OR takes the most favourable option; AND the least favourable part; WITH follows the exception rule.
+    An exception written beside licenses rather than WITH one changes nothing; written alone, no license is known."""
     if isinstance(node, LicenseWithExceptionSymbol):
         return _with(node, use, policy, infos)
     if isinstance(node, LicenseSymbol):
+        if _adds_permissions(node.key, policy):
+            return _exception_alone(node.key, use, policy)
         return _leaf(node.key, use, policy, infos)
-    parts = [_evaluate(n, use, policy, infos) for n in node.args]
+    licensed = [n for n in node.args if not (isinstance(n, LicenseSymbol) and _adds_permissions(n.key, policy))]
+    parts = [_evaluate(n, use, policy, infos) for n in licensed or node.args]
     pick = min if isinstance(node, OR) else max
     return pick(parts, key=lambda p: _severity(p, policy))
 

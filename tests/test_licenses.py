@@ -197,6 +197,36 @@ def test_with_exception_can_make_things_worse(policy):
     assert v.decided_by == "LicenseRef-scancode-commons-clause"
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["Autoconf-exception-3.0", "https://www.gnu.org/licenses/autoconf-exception-3.0.html", "Classpath-exception-2.0"],
+)
+def test_an_exception_alone_names_no_license(policy, text):
+    # It only adds permissions to a license it does not name: the GPL it usually goes with is not
+    # permissive. Before, "Autoconf-exception-3.0" alone was allowed to ship, with conditions.
+    report = check(text, policy)
+    assert report.unknown
+    for use, v in report.verdicts.items():
+        assert v.category == "unknown" and v.verdict == policy.categories["unknown"].rules[use].verdict
+        assert "no license is named with it" in v.reason and "LICENSE WITH" in v.reason
+
+
+def test_an_exception_beside_a_license_changes_nothing(policy):
+    beside, alone = check("Apache-2.0 AND LLVM-exception", policy), check("Apache-2.0", policy)
+    assert not beside.unknown
+    assert {u: (v.verdict, v.decided_by) for u, v in beside.verdicts.items()} == {
+        u: (v.verdict, v.decided_by) for u, v in alone.verdicts.items()
+    }
+    assert check("LLVM-exception OR AGPL-3.0-only", policy).verdicts["saas"].verdict == "forbidden"
+
+
+def test_aladdin_is_source_available_not_copyleft(policy):
+    # ScanCode files it as copyleft; it forbids charging for the software or for what it is part of.
+    report = check("Aladdin Free Public License", policy)
+    assert report.expression == "Aladdin"
+    assert report.verdicts["distribute"].verdict == report.verdicts["saas"].verdict == "forbidden"
+
+
 def test_license_override_reason_is_used(policy):
     assert "NOTICE" in check("Apache-2.0", policy).verdicts["distribute"].reason
     assert "snippets" in check("CC-BY-SA-4.0", policy).verdicts["internal"].reason
