@@ -3,8 +3,9 @@ the held-out half and the blind set.
 
     OSPO_DATA_DIR=/tmp/ospo-hb .venv/bin/python bench/confidence.py
 
-For every question: the signals of the top section and whether the top document is an expected
-one (off-topic questions: never). A logistic regression is fitted on the tuning half only; the
+For every question: the signals of the top section and whether the answer is right
+(Question.answered_by: its quoted section answers the question; off-topic questions: never).
+A logistic regression is fitted on the tuning half only; the
 regularisation is chosen by 5-fold cross-validation on that half. Prints the weights to put in
 bot/search/confidence.py and a precision / coverage table per threshold, for each question set.
 """
@@ -33,7 +34,7 @@ def collect(kb, answerable, offtopic):
     for item in answerable:
         result = kb.search(item.question, k=3)
         rows.append([confidence.signals(result)[f] for f in FEATURES])
-        labels.append(int(bool(result.documents) and result.documents[0].path in item.expected))
+        labels.append(int(bool(result.documents) and item.answered_by(result.documents[0])))
         kinds.append("answerable")
     for item in offtopic:
         result = kb.search(item.question, k=3)

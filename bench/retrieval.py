@@ -88,7 +88,7 @@ def main(corpus: str) -> None:
         with knobs(**{k: v for k, v in values.items() if k != "expand"}):
             with without_phrasings(kb) if no_phrasings else _nothing():
                 for questions in sets.values():
-                    r = evaluate(questions, lambda q: [d.path for d in kb.search(q, k=10).documents])
+                    r = evaluate(questions, lambda q: kb.search(q, k=10).documents)
                     cells.append(f"{r.hit_at_1:.3f} {r.hit_at_3:.3f} {r.mrr:.3f}")
         table.add_row(name, *cells)
     Console(width=200).print(table)

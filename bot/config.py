@@ -20,8 +20,8 @@ from bot import batching
 REPO_KNOWLEDGE_DIR = Path(__file__).resolve().parents[1] / "knowledge"
 # OSPO_KEYWORD_CONFIDENCE_THRESHOLD's default per back end, from `kb eval --mode keyword --offtopic` on
 # the bundled handbook's tuning questions (README, "How well it answers").
-SQLITE_KEYWORD_THRESHOLD = 21.3
-POSTGRES_KEYWORD_THRESHOLD = 1.06  # idf x ts_rank: about 15 times smaller than BM25
+SQLITE_KEYWORD_THRESHOLD = 21.4
+POSTGRES_KEYWORD_THRESHOLD = 1.09  # idf x ts_rank: about 15 times smaller than BM25
 
 
 class ConfigError(Exception):
@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     # The probability (bot/search/confidence.py) that the quoted section answers the question, below
     # which the bot says it is not sure. `ospo-bot kb eval --offtopic` shows precision and coverage per
     # threshold for your own knowledge base (see README, "Confidence").
-    confidence_threshold: float = Field(default=0.85, ge=0.0, le=1.0, alias="OSPO_CONFIDENCE_THRESHOLD")
+    confidence_threshold: float = Field(default=0.75, ge=0.0, le=1.0, alias="OSPO_CONFIDENCE_THRESHOLD")
     # Without dense search (Chroma unreachable) only keyword evidence is left: the best passage's
     # keyword score (-bm25, higher is better) must reach this. BM25 depends on the corpus (the
     # public corpus needs 17.6), so it is calibrated like the cosine one: `kb eval --mode keyword
@@ -354,7 +354,7 @@ class Settings(BaseSettings):
 # What a variable holds, added to pydantic's words ("Input should be a valid number") when its
 # value is rejected; variables with their own validators say it in the validator's message.
 EXPECTED = {
-    "OSPO_CONFIDENCE_THRESHOLD": "a probability from 0 to 1, default 0.85; `ospo-bot kb eval --offtopic` shows "
+    "OSPO_CONFIDENCE_THRESHOLD": "a probability from 0 to 1, default 0.75; `ospo-bot kb eval --offtopic` shows "
     "precision and coverage per threshold",
     "OSPO_KEYWORD_CONFIDENCE_THRESHOLD": (
         f"a number above 0, default {SQLITE_KEYWORD_THRESHOLD} (with OSPO_DATABASE_URL {POSTGRES_KEYWORD_THRESHOLD}); "

@@ -107,6 +107,26 @@ def test_license_names_become_categories_for_the_dense_half():
     assert license_as_category("how do I sign off commits") == "how do I sign off commits"
 
 
+def test_the_section_quoted_is_the_closest_with_a_share_of_its_keyword_score():
+    from bot.search.retrieve import SectionHit, rollup
+
+    def section(anchor, fused, text, bm25, learned=None):
+        return SectionHit(f"a.md#{anchor}", "a.md", "A", anchor, anchor, fused, text, None, learned, bm25)
+
+    # Rank fusion put "overview" first (a rank ahead in the keyword half), but "steps" is much closer to
+    # the question and its keywords nearly as strong: it is quoted. The document keeps the fused score.
+    overview, steps = section("overview", 0.064, 0.60, -10.0), section("steps", 0.062, 0.75, -9.5)
+    (document,) = rollup([overview, steps])
+    assert document.best is steps and document.score == 0.064
+    # Between close cosines, a clearly stronger keyword match decides.
+    strong, weak = section("strong", 0.06, 0.70, -20.0), section("weak", 0.05, 0.72, -5.0)
+    assert rollup([strong, weak])[0].best is strong
+    # A phrasing learned from use counts as the section's own; without cosines (degraded) keywords decide.
+    learned = section("learned", 0.05, 0.55, -9.0, learned=0.95)
+    assert rollup([overview, steps, learned])[0].best is learned
+    assert rollup([section("x", 0.06, None, -4.0), section("y", 0.05, None, -8.0)])[0].best.anchor == "y"
+
+
 def test_readme_question_gets_a_confident_answer_from_the_right_page(handbook_kb):
     """The question README.md's first command asks."""
     answer = handbook_kb.ask("can we use AGPL code in our SaaS product?", record=False)

@@ -128,6 +128,29 @@ def test_kb_eval_reports_hits_and_misses(env, tmp_path):
     assert "hit@1" in text.output and "Misses at k=1" in text.output
 
 
+def test_kb_eval_says_whether_the_quoted_section_answers(env, tmp_path):
+    # A question file may label the sections that answer; the right document quoting another section
+    # of it is a miss there, and questions without labels do not count.
+    trivial = "contributing/trivial.md"
+    questions = tmp_path / "q.jsonl"
+    rows = [
+        {"question": "is a typo fix trivial", "expected": [trivial], "sections": [f"{trivial}#what-counts-as-trivial"]},
+        {
+            "question": "is a typo fix trivial",
+            "expected": [trivial],
+            "sections": [f"{trivial}#features-are-not-trivial"],
+        },
+        {"question": "agpl in our hosted product", "expected": ["using/agpl.md"]},
+    ]
+    questions.write_text("".join(json.dumps(q) + "\n" for q in rows))
+    data = json.loads(run("kb", "eval", str(questions), "--json").stdout)
+    assert data["hit_at_1"] == 1.0 and data["section_at_1"] == 0.5
+    assert "quoted section right (2)" in run("kb", "eval", str(questions)).output
+    questions.write_text(json.dumps({"question": "q", "expected": [trivial], "sections": [trivial]}) + "\n")
+    result = CliRunner().invoke(cli, ["kb", "eval", str(questions)])
+    assert result.exit_code == 1 and '"sections" must be a list of "path.md#anchor"' in result.output
+
+
 def test_kb_eval_bad_file_names_the_line(env, tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"question": "ok", "expected": ["a.md"]}\nnot json\n')

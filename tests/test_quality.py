@@ -16,7 +16,7 @@ SETS = DATA / "questions"
 
 
 def ranked(kb):
-    return lambda question: [d.path for d in kb.search(question, k=10).documents]
+    return lambda question: kb.search(question, k=10).documents
 
 
 def questions(name: str):
@@ -32,7 +32,7 @@ def test_every_expected_document_exists(handbook_kb):
 @pytest.mark.parametrize(
     "name, hit_at_1, hit_at_3",
     [
-        ("handbook-heldout", 0.90, 0.95),  # measured 0.954 / 0.991
+        ("handbook-heldout", 0.90, 0.95),  # measured 0.963 / 0.991
         ("handbook-blind", 0.70, 0.90),  # measured 0.753 / 0.935
     ],
 )
@@ -50,13 +50,23 @@ def test_off_topic_questions_are_never_confident(handbook_kb):
 
 
 def test_confident_answers_are_right_and_most_answers_are_confident(handbook_kb):
-    """Held out: at the default threshold 98% of confident answers quote an expected document and 81% of
-    questions get one; blind-written questions the handbook does not answer rarely pass (7 of 66)."""
+    """Right means the quoted section is one that answers the question (the sets label them). Held out:
+    at the default threshold 90% of confident answers are right and 72% of questions get one; blind-written
+    questions the handbook does not answer rarely pass (2 of 66; 7 before the model was fitted to sections)."""
     report = calibration_report(handbook_kb, questions("handbook-heldout"), questions("handbook-offtopic-heldout"))
-    assert report["confident_precision"] >= 0.95 and report["answerable_confident"] >= 0.75
+    assert report["confident_precision"] >= 0.87 and report["answerable_confident"] >= 0.68
     assert report["offtopic_confident_count"] == 0
     blind = calibration_report(handbook_kb, questions("handbook-blind"), questions("handbook-offtopic-blind"))
-    assert blind["offtopic_confident"] <= 0.15 and blind["confident_precision"] >= 0.85
+    assert blind["offtopic_confident"] <= 0.05 and blind["confident_precision"] >= 0.85
+
+
+@pytest.mark.parametrize("name, floor", [("handbook-heldout", 0.80), ("handbook-blind", 0.60)])
+def test_the_quoted_section_answers(handbook_kb, name, floor):
+    """Whether the section quoted from the top document is one that answers (measured 0.844 and 0.630;
+    0.798 and 0.610 when the section ranked first by rank fusion was quoted)."""
+    report = evaluate(questions(name), ranked(handbook_kb))
+    assert report.sectioned == report.questions
+    assert report.section_at_1 >= floor
 
 
 @pytest.mark.skipif(not PUBLIC_CORPUS.is_dir(), reason="../shared/corpora/ospo-public is not beside the checkout")
@@ -135,4 +145,6 @@ def test_keyword_threshold_default_is_the_calibrated_one(handbook_kb, backend, r
     report = calibration_report(keyword, answerable, offtopic)
     assert report["setting"] == "OSPO_KEYWORD_CONFIDENCE_THRESHOLD"
     assert report["suggested"] == keyword.settings.keyword_confidence_threshold, report
-    assert report["offtopic_confident_count"] == 0 and report["confident_precision"] >= 0.90
+    # Confident answers that quote a section that answers: measured 0.870 (SQLite), 0.727 (PostgreSQL).
+    assert report["offtopic_confident_count"] == 0
+    assert report["confident_precision"] >= (0.85 if backend == "sqlite" else 0.70)

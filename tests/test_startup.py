@@ -271,7 +271,7 @@ def test_malformed_values_get_one_line_each_with_what_is_expected(env):
     assert lines[0] == "Error: Invalid configuration:"
     threshold = next(line for line in lines if line.strip().startswith("OSPO_CONFIDENCE_THRESHOLD"))
     assert "(got 'abc'): Input should be a valid number" in threshold
-    assert "expected a probability from 0 to 1, default 0.85; `ospo-bot kb eval --offtopic` shows" in threshold
+    assert "expected a probability from 0 to 1, default 0.75; `ospo-bot kb eval --offtopic` shows" in threshold
     port = next(line for line in lines if line.strip().startswith("PORT"))
     assert "(got '-1'): Input should be greater than or equal to 1" in port
     assert "expected the HTTP port `ospo-bot serve` listens on, 1-65535, default 3000" in port

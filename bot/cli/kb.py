@@ -113,7 +113,7 @@ def eval_(file: Path, k: int, as_json: bool, mode: str, offtopic: Path | None, w
     unknown = sorted({p for q in questions for p in q.expected} - known)
     if unknown:
         err.print(f"[yellow]Expected documents not in the index: {', '.join(unknown)}[/yellow]")
-    report = evaluate(questions, lambda q: [d.path for d in kb_.search(q, k=10).documents], k=k)
+    report = evaluate(questions, lambda q: kb_.search(q, k=10).documents, k=k)
     calibration = None
     if offtopic:
         from bot.search.calibrate import calibration_report
@@ -130,9 +130,12 @@ def eval_(file: Path, k: int, as_json: bool, mode: str, offtopic: Path | None, w
 
 def print_eval(report, mode: str, file: Path, calibration: dict | None) -> None:
     table = Table(title=f"{file.name}: {report.questions} questions, {mode} search")
-    for name in ("hit@1", "hit@3", "hit@5", "MRR@10"):
+    figures = {"hit@1": report.hit_at_1, "hit@3": report.hit_at_3, "hit@5": report.hit_at_5, "MRR@10": report.mrr}
+    if report.section_at_1 is not None:  # the file labels the sections that answer
+        figures[f"quoted section right ({report.sectioned})"] = report.section_at_1
+    for name in figures:
         table.add_column(name, justify="right")
-    table.add_row(*(f"{v:.3f}" for v in (report.hit_at_1, report.hit_at_3, report.hit_at_5, report.mrr)))
+    table.add_row(*(f"{v:.3f}" for v in figures.values()))
     out.print(table)
     if report.misses:
         out.print(f"[bold]Misses at k={report.k}[/bold] ({len(report.misses)}):")

@@ -5,7 +5,8 @@ The bot is confident when the probability that its quoted section answers the qu
 mode) only keyword evidence is left, and the bar is the best passage's keyword score (-bm25)
 reaching OSPO_KEYWORD_CONFIDENCE_THRESHOLD. Given answerable questions (with their expected
 documents) and questions the knowledge base cannot answer, `calibration_report` gives the
-precision (confident answers that quote an expected document) and coverage (answerable questions
+precision (confident answers that quote a section that answers the question, or without section
+labels an expected document) and coverage (answerable questions
 answered confidently) at a range of thresholds, how many unanswerable questions pass each, and a
 suggestion: for the probability, the lowest threshold at which no unanswerable question is
 confident and precision reaches 95%; for the keyword score, the lowest that keeps every
@@ -53,18 +54,18 @@ def calibration_report(kb, answerable, unanswerable) -> dict:
     scale = (KEYWORD_POSTGRES if kb.db.dialect.NAME == "postgresql" else KEYWORD) if keyword else PROBABILITY
     threshold = kb.settings.keyword_confidence_threshold if keyword else kb.settings.confidence_threshold
 
-    def top_score(question: str) -> tuple[float, str | None]:
+    def top_score(question: str) -> tuple[float, DocumentHit | None]:
         result = kb.search(question, k=3)
         if not result.documents:
             return 0.0, None
         score = keyword_score(result.documents[0]) if keyword else probability(signals(result))
-        return score, result.documents[0].path
+        return score, result.documents[0]
 
-    right, wrong = [], []  # score of the top document when it is / is not expected
+    right, wrong = [], []  # score of the top answer when it is / is not right (Question.answered_by)
     for item in answerable:
-        score, path = top_score(item.question)
-        if path:
-            (right if path in item.expected else wrong).append(score)
+        score, top = top_score(item.question)
+        if top:
+            (right if item.answered_by(top) else wrong).append(score)
     offtopic = [top_score(q.question)[0] for q in unanswerable]
     answerable_count = max(len(answerable), 1)
 

@@ -19,19 +19,20 @@ from dataclasses import dataclass
 from bot.search.retrieve import SearchResult
 
 # Fitted by bench/confidence.py on the handbook's tuning questions only (tests/data/questions/
-# handbook-tune*.jsonl and handbook-offtopic-tune*.jsonl; README, "Confidence"). Signals are on their
-# natural scales: cosines 0-1, shares 0-1, flags 0 or 1.
+# handbook-tune*.jsonl and handbook-offtopic-tune*.jsonl; README, "Confidence"), to whether the quoted
+# *section* answers the question (their "sections" labels), not only whether its document is an expected
+# one. Signals are on their natural scales: cosines 0-1, shares 0-1, flags 0 or 1.
 WEIGHTS: dict[str, float] = {
-    "similarity": 8.762,
-    "text_similarity": 0.714,
-    "asked_similarity": 0.555,
-    "dense_top": -0.088,
-    "keyword_top": 0.422,
-    "margin": 10.381,
-    "words_covered": 3.595,
-    "words_unknown": -4.105,
+    "similarity": 5.567,
+    "text_similarity": 0.392,
+    "asked_similarity": 0.167,
+    "dense_top": 0.608,
+    "keyword_top": 0.988,
+    "margin": 2.528,
+    "words_covered": 2.677,
+    "words_unknown": -0.97,
 }
-BIAS = -8.155
+BIAS = -6.379
 
 
 @dataclass(frozen=True)

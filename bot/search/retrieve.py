@@ -30,6 +30,7 @@ KEYWORD_WEIGHT = 1.0
 SECOND_SECTION_WEIGHT = 0.0  # a document scores its best section (adding the second measured worse)
 ASKED_WEIGHT = 1.0  # a phrasing's cosine counts this much of a piece's, ranking sections in the dense half
 LEARNED_WEIGHT = 1.0  # a phrasing learned from use counts as a written one, but only re-ranks
+QUOTE_KEYWORD_WEIGHT = 0.3  # within a document: a section's keyword score (share of the best) against its cosine
 BM25_WEIGHTS = (4.0, 2.0, 1.0)  # title, heading, text
 LEARNED = "learned:"  # prefix of learned sections among the dense hits
 STOPWORDS = frozenset(
@@ -267,12 +268,28 @@ class Retriever:
 
 
 def rollup(sections: list[SectionHit]) -> list[DocumentHit]:
-    """Group section hits by document: a document scores its best section (plus a share of its second)."""
+    """Group section hits by document: a document scores its best section (plus a share of its second),
+    and quotes the section `to_quote` picks."""
     by_path: dict[str, list[SectionHit]] = {}
     for section in sections:  # already best first
         by_path.setdefault(section.path, []).append(section)
     documents = []
     for path, hits in by_path.items():
         score = hits[0].score + (SECOND_SECTION_WEIGHT * hits[1].score if len(hits) > 1 else 0.0)
-        documents.append(DocumentHit(path, hits[0].title, score, hits[0], hits))
+        documents.append(DocumentHit(path, hits[0].title, score, to_quote(hits), hits))
     return sorted(documents, key=lambda d: d.score, reverse=True)
+
+
+def to_quote(hits: list[SectionHit]) -> SectionHit:
+    """The section of one document that answers: its best cosine similarity plus a share of its keyword
+    score relative to the document's strongest. Rank fusion picks documents well, but between sections
+    of one document a small rank difference in either half decides it, even where keyword scores are all
+    but tied (measured on section labels of the tuning questions: README, "Which section is quoted")."""
+    strongest = max((-h.bm25 for h in hits if h.bm25 is not None), default=0.0)
+
+    def score(hit: SectionHit) -> float:
+        dense = max(hit.similarity, LEARNED_WEIGHT * (hit.learned_similarity or 0.0))
+        keyword = -hit.bm25 / strongest if hit.bm25 is not None and strongest > 0 else 0.0
+        return dense + QUOTE_KEYWORD_WEIGHT * keyword
+
+    return max(hits, key=score)
