@@ -191,11 +191,10 @@ def resolve(text: str, policy: Policy | None = None) -> Resolution:
     suggestions = list(dict.fromkeys(s for k in unresolved for s in spelling.suggest(k, policy)))[:5]
     # An SPDX exception we have not classified only adds permissions: it makes nothing unknown. An
     # expression of nothing but exceptions names no license at all.
-    unknown = (
-        bool(unresolved)
-        or any(i.category == UNKNOWN and not i.is_exception for i in infos)
-        or all(_adds_permissions(i.spdx_id, policy) for i in infos)
-    )
+    alone = bool(infos) and all(_adds_permissions(i.spdx_id, policy) for i in infos)
+    if alone:  # shown as what it is here, not as the "permissive" it counts as beside a license
+        infos = [replace(i, category=UNKNOWN, category_source="an exception without its license") for i in infos]
+    unknown = bool(unresolved) or alone or any(i.category == UNKNOWN and not i.is_exception for i in infos)
     expression = None if unresolved else str(tree)
     return Resolution(text, expression, infos, unknown, unresolved, suggestions, tree)
 

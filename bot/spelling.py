@@ -138,10 +138,40 @@ def _named_with_id(text: str, policy: Policy) -> str | None:
     return name if name and name == short else None
 
 
+# Gentoo's LICENSE syntax: "|| ( A B )" is A OR B; names side by side, at the top or in a plain group, all apply.
+_GENTOO_CHOICE = re.compile(r"\|\|\s*\(")
+_GENTOO_TOKEN = re.compile(r"\|\||\(|\)|[^\s()]+")
+
+
+def _from_gentoo(text: str, policy: Policy) -> str:
+    tokens = _GENTOO_TOKEN.findall(text)
+
+    def group(i: int, op: str) -> tuple[str, int]:
+        parts = []
+        while i < len(tokens) and tokens[i] != ")":
+            token = tokens[i]
+            if token == "||" and tokens[i + 1 : i + 2] == ["("]:
+                part, i = group(i + 2, "OR")
+            elif token == "(":
+                part, i = group(i + 1, "AND")
+            elif token.endswith("?"):  # a USE flag: the licenses under it may apply, so they count
+                i += 1
+                continue
+            else:
+                part, i = lookup(token, policy) or token, i + 1
+            parts.append(part if " " not in part or part.startswith("(") else f"({part})")
+        joined = f" {op} ".join(parts)
+        return (f"({joined})" if len(parts) > 1 else joined), i + 1
+
+    return group(0, "AND")[0]
+
+
 def to_spdx(text: str, policy: Policy) -> str:
     """Map each operand of an expression through _lookup; unknown operands stay as typed."""
     if whole := lookup(text, policy):
         return whole
+    if _GENTOO_CHOICE.search(text):
+        return _from_gentoo(text, policy)
     text = unwrap(text)
     if whole := lookup(text, policy) or _from_address(text, policy) or _named_with_id(text, policy):
         return whole

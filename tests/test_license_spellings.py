@@ -259,6 +259,28 @@ def test_an_address_that_is_no_license_page_is_not_read_as_one():
         assert check(typed, POLICY).unknown, typed
 
 
+@pytest.mark.parametrize(
+    "typed,expression",
+    [
+        ("|| ( MIT Apache-2.0 )", "MIT OR Apache-2.0"),
+        ("GPL-2+ || ( MIT Apache-2.0 )", "GPL-2.0-or-later AND (MIT OR Apache-2.0)"),
+        ("|| ( GPL-2 ( MIT BSD-2 ) )", "GPL-2.0-only OR (MIT AND BSD-2-Clause)"),
+        (
+            "ssl? ( OpenSSL ) || ( MIT Apache-2.0 )",
+            "OpenSSL AND (MIT OR Apache-2.0)",
+        ),  # a USE flag's licenses count: they may apply
+    ],
+)
+def test_gentoo_license_syntax_reads_or_from_its_bars_and_and_from_names_side_by_side(typed, expression):
+    assert check(typed, POLICY).expression == expression
+
+
+def test_gentoo_syntax_is_read_only_when_its_choice_mark_is_there():
+    # "MIT Apache-2.0" side by side, without "|| (", is no expression: it stays for the OSPO to read.
+    assert check("MIT Apache-2.0", POLICY).unknown
+    assert check("GPL+", POLICY).expression == "GPL-1.0-or-later"  # Fedora's legacy name
+
+
 # ------------------------------------------------ license strings written blind, measured
 
 
@@ -267,7 +289,7 @@ def written_blind(name: str) -> list[dict]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
-@pytest.mark.parametrize("name,floor", [("tune", 0.92), ("heldout", 0.85)])  # measured 0.939, 0.878
+@pytest.mark.parametrize("name,floor", [("tune", 0.93), ("heldout", 0.85)])  # measured 0.949, 0.878
 def test_license_strings_written_blind_get_their_verdicts_and_never_another_licenses(name, floor):
     """Each set was written by a helper that had read neither this code nor policy.yaml: how people
     type licenses and how package metadata declares them, with the SPDX expression each means (null

@@ -206,6 +206,10 @@ def test_an_exception_alone_names_no_license(policy, text):
     # permissive. Before, "Autoconf-exception-3.0" alone was allowed to ship, with conditions.
     report = check(text, policy)
     assert report.unknown
+    # Its header too: the "permissive" it counts as beside a license is not what it is here.
+    assert [(i.category, i.category_source) for i in report.licenses] == [
+        ("unknown", "an exception without its license")
+    ]
     for use, v in report.verdicts.items():
         assert v.category == "unknown" and v.verdict == policy.categories["unknown"].rules[use].verdict
         assert "no license is named with it" in v.reason and "LICENSE WITH" in v.reason
