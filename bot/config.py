@@ -21,7 +21,7 @@ REPO_KNOWLEDGE_DIR = Path(__file__).resolve().parents[1] / "knowledge"
 # OSPO_KEYWORD_CONFIDENCE_THRESHOLD's default per back end, from `kb eval --mode keyword --offtopic` on
 # the bundled handbook's tuning questions (README, "How well it answers").
 SQLITE_KEYWORD_THRESHOLD = 21.4
-POSTGRES_KEYWORD_THRESHOLD = 1.09  # idf x ts_rank: about 15 times smaller than BM25
+POSTGRES_KEYWORD_THRESHOLD = 1.06  # idf x ts_rank: about 15 times smaller than BM25
 
 
 class ConfigError(Exception):

@@ -289,13 +289,16 @@ def written_blind(name: str) -> list[dict]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
-@pytest.mark.parametrize("name,floor", [("tune", 0.93), ("heldout", 0.85)])  # measured 0.949, 0.878
+@pytest.mark.parametrize(
+    "name,floor", [("tune", 0.93), ("heldout", 0.85), ("fresh", 0.82)]
+)  # measured 0.949, 0.878, 0.854
 def test_license_strings_written_blind_get_their_verdicts_and_never_another_licenses(name, floor):
     """Each set was written by a helper that had read neither this code nor policy.yaml: how people
     type licenses and how package metadata declares them, with the SPDX expression each means (null
     when it names no one license). `tune` guided the rules above (ORT's names, classifiers, license
-    pages, CRAN and CPAN forms); `heldout` was measured, never tuned on. A string may stay
-    unrecognised (the OSPO reviews it); it may never get the verdicts of another license."""
+    pages, CRAN and CPAN forms); `heldout` and `fresh` (written after the rules) were measured, never
+    tuned on. A string may stay unrecognised (the OSPO reviews it); it may never get the verdicts of
+    another license."""
     definite = [row for row in written_blind(name) if row["spdx"]]
     right, wrong = 0, []
     for row in definite:

@@ -25,7 +25,13 @@ def questions(name: str):
 
 def test_every_expected_document_exists(handbook_kb):
     known = {r["path"] for r in handbook_kb.db.query("SELECT path FROM documents")}
-    for name in ("handbook-tune", "handbook-tune-blind", "handbook-heldout", "handbook-blind"):
+    for name in (
+        "handbook-tune",
+        "handbook-tune-blind",
+        "handbook-heldout",
+        "handbook-blind",
+        "handbook-fresh-heldout",
+    ):
         assert {p for q in questions(name) for p in q.expected} <= known, f"{name} expects a missing document"
 
 
@@ -33,7 +39,8 @@ def test_every_expected_document_exists(handbook_kb):
     "name, hit_at_1, hit_at_3",
     [
         ("handbook-heldout", 0.90, 0.95),  # measured 0.963 / 0.991
-        ("handbook-blind", 0.70, 0.90),  # measured 0.753 / 0.935
+        ("handbook-blind", 0.70, 0.90),  # measured 0.742 / 0.935
+        ("handbook-fresh-heldout", 0.55, 0.85),  # measured 0.621 / 0.931: written after everything was tuned
     ],
 )
 def test_handbook_retrieval_floors(handbook_kb, name, hit_at_1, hit_at_3):
@@ -44,7 +51,7 @@ def test_handbook_retrieval_floors(handbook_kb, name, hit_at_1, hit_at_3):
 
 
 def test_off_topic_questions_are_never_confident(handbook_kb):
-    for name in ("handbook-offtopic-tune", "handbook-offtopic-heldout"):
+    for name in ("handbook-offtopic-tune", "handbook-offtopic-heldout", "handbook-offtopic-fresh-heldout"):
         confident = [q.question for q in questions(name) if handbook_kb.ask(q.question, record=False).confident]
         assert confident == [], name
 
@@ -52,7 +59,7 @@ def test_off_topic_questions_are_never_confident(handbook_kb):
 def test_confident_answers_are_right_and_most_answers_are_confident(handbook_kb):
     """Right means the quoted section is one that answers the question (the sets label them). Held out:
     at the default threshold 90% of confident answers are right and 72% of questions get one; blind-written
-    questions the handbook does not answer rarely pass (2 of 66; 7 before the model was fitted to sections)."""
+    questions the handbook does not answer rarely pass (3 of 65; 7 before the model was fitted to sections)."""
     report = calibration_report(handbook_kb, questions("handbook-heldout"), questions("handbook-offtopic-heldout"))
     assert report["confident_precision"] >= 0.87 and report["answerable_confident"] >= 0.68
     assert report["offtopic_confident_count"] == 0
@@ -60,10 +67,12 @@ def test_confident_answers_are_right_and_most_answers_are_confident(handbook_kb)
     assert blind["offtopic_confident"] <= 0.05 and blind["confident_precision"] >= 0.85
 
 
-@pytest.mark.parametrize("name, floor", [("handbook-heldout", 0.80), ("handbook-blind", 0.60)])
+@pytest.mark.parametrize(
+    "name, floor", [("handbook-heldout", 0.80), ("handbook-blind", 0.60), ("handbook-fresh-heldout", 0.45)]
+)
 def test_the_quoted_section_answers(handbook_kb, name, floor):
-    """Whether the section quoted from the top document is one that answers (measured 0.844 and 0.630;
-    0.798 and 0.610 when the section ranked first by rank fusion was quoted)."""
+    """Whether the section quoted from the top document is one that answers (measured 0.844, 0.632 and
+    0.534; 0.798 and 0.610 when the section ranked first by rank fusion was quoted)."""
     report = evaluate(questions(name), ranked(handbook_kb))
     assert report.sectioned == report.questions
     assert report.section_at_1 >= floor
