@@ -395,5 +395,8 @@ def find_all_in_text(text: str, policy: Policy | None = None) -> list[tuple[str,
     found: dict[str, tuple[str, LicenseReport]] = {}
     for phrase, spdx in spelling.mentions(text, policy):
         report = check(spdx, policy)
+        # "Apache 2.0 with Commons Clause ... what does commons clause restrict": the clause again, not a second license
+        if any(spdx in key.split(" WITH ")[1:] for key in found):
+            continue
         found.setdefault(report.expression or spdx, (phrase, report))
     return list(found.values())

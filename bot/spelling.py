@@ -254,8 +254,28 @@ def _mentions(text: str, policy: Policy):
                 continue
             spdx = lookup(phrase, policy, declared=False)
             if spdx and spdx not in SPECIAL_IDS:
+                end = start + size
+                if with_ := _with_after(words, end, spdx, policy):  # "Apache 2.0 with Commons Clause": one license
+                    phrase, spdx, end = f"{phrase} with {with_[0]}", with_[1], with_[2]
                 yield phrase, spdx
-                start += size
+                start = end
                 break
         else:
             start += 1
+
+
+def _with_after(words: list[str], at: int, spdx: str, policy: Policy) -> tuple[str, str, int] | None:
+    """(the exception's words, "L WITH E", where they end) when a license named in a sentence is followed
+    by "with" and an exception (SPDX's, or one policy.yaml lists): read apart, "Apache 2.0 with Commons
+    Clause" would get Apache's verdicts. "GPL with MIT" stays two licenses. Up to four words, "the" skipped."""
+    if at >= len(words) or words[at].lower() != "with" or " " in spdx:
+        return None
+    first = at + 1 + (at + 1 < len(words) and words[at + 1].lower() == "the")
+    for size in (4, 3, 2, 1):
+        if first + size > len(words):
+            continue
+        phrase = " ".join(words[first : first + size])
+        exception = _exception_for(phrase, spdx) or lookup(phrase, policy, declared=False)
+        if exception and (exception in tables().exceptions or exception in policy.exceptions):
+            return phrase, f"{spdx} WITH {exception}", first + size
+    return None

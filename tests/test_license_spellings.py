@@ -314,6 +314,31 @@ def test_license_strings_written_blind_get_their_verdicts_and_never_another_lice
     assert right / len(definite) >= floor
 
 
+@pytest.mark.parametrize(
+    "question,expression",
+    [
+        # Read apart, the first got Apache's "allowed": the clause makes it source-available.
+        (
+            'one dep says "Apache 2.0 with Commons Clause", what does commons clause restrict?',
+            "Apache-2.0 WITH LicenseRef-scancode-commons-clause",
+        ),
+        ("can we ship GPLv2 with the classpath exception in our product", "GPL-2.0-only WITH Classpath-exception-2.0"),
+        ("apache 2.0 with llvm exception ok in saas?", "Apache-2.0 WITH LLVM-exception"),
+    ],
+)
+def test_a_license_with_an_exception_in_a_sentence_is_one_license(question, expression):
+    from bot.licenses import find_all_in_text
+
+    assert [report.expression for _, report in find_all_in_text(question, POLICY)] == [expression]
+
+
+def test_with_between_two_licenses_in_a_sentence_joins_nothing():
+    from bot.licenses import find_all_in_text
+
+    named = find_all_in_text("can we use GPL-2.0 with Apache-2.0 code together?", POLICY)
+    assert [report.expression for _, report in named] == ["GPL-2.0-only", "Apache-2.0"]
+
+
 def test_a_sentence_is_not_read_with_the_metadata_names():
     """ORT's table reads license fields; in a question, "the Python Software Foundation" is no license."""
     from bot.spelling import mentions
