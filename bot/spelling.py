@@ -216,10 +216,11 @@ def suggest(text: str, policy: Policy, limit: int = 5) -> list[str]:
 WORD = re.compile(r"[a-z0-9][a-z0-9.+-]*[a-z0-9+]|[a-z0-9]", re.IGNORECASE)
 NO_LICENSE = re.compile(r"\b(no|without a|without any|missing) licen[cs]e\b|\bunlicensed\b", re.IGNORECASE)
 # One word names a license in a question only if it is a license nickname or carries a version
-# ("gplv3", "bsd-3"); "python", "json", "openssl" or "apache" alone usually mean something else.
+# ("gplv3", "bsd-3", "mit" as people type it in chat); "python", "json", "openssl" or "apache" alone
+# usually mean something else.
 _LICENSEWORDS = {
     "gpl", "lgpl", "agpl", "sspl", "busl", "bsl", "mpl", "epl", "eupl", "cddl", "cc0", "unlicense", "wtfpl",
-    "bsd", "isc", "0bsd", "ofl", "osl",
+    "bsd", "isc", "0bsd", "ofl", "osl", "mit",
 }  # fmt: skip
 
 

@@ -332,6 +332,16 @@ def test_a_license_with_an_exception_in_a_sentence_is_one_license(question, expr
     assert [report.expression for _, report in find_all_in_text(question, POLICY)] == [expression]
 
 
+def test_mit_typed_in_lowercase_in_a_sentence_is_the_license():
+    from bot.licenses import find_in_text
+    from bot.spelling import mentions
+
+    assert find_in_text("can i use mit code in our product", POLICY).expression == "MIT"
+    assert mentions("mit or apache for our new lib?", POLICY) == [("mit", "MIT")]  # "apache" alone: maybe the ASF
+    # Still last among the licenses a sentence names: "MIT" may be the university.
+    assert find_in_text("MIT researchers published a GPL tool", POLICY).expression == "GPL-3.0-or-later"
+
+
 def test_with_between_two_licenses_in_a_sentence_joins_nothing():
     from bot.licenses import find_all_in_text
 
