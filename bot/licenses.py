@@ -383,8 +383,8 @@ def find_phrase_in_text(text: str, policy: Policy | None = None) -> tuple[str, L
         return match.group(0), check("no license", policy)
     found = list(spelling.mentions(text, policy))
     # "MIT" alone counts only when nothing else is named: it is also a university.
-    alone = [m for m in found if m[0].lower() == "mit"]
-    for phrase, spdx in [m for m in found if m not in alone] + alone:
+    mit = [m for m in found if m[0].lower() == "mit"]
+    for phrase, spdx in [m for m in found if m not in mit] + mit:
         return phrase, check(spdx, policy)
     return None
 

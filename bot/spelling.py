@@ -10,7 +10,7 @@ import difflib
 import re
 
 from bot.policy import Policy
-from bot.spdx import DEPRECATED_WITH, PAGE_SUFFIX, SPECIAL_IDS, declared_key, norm, tables
+from bot.spdx import DEPRECATED_WITH, PAGE_SUFFIX, SPECIAL_IDS, declared_key, is_spdx_exception, norm, tables
 
 # Families whose short name plus a bare version people type ("epl 1", "cc by sa 3", "gpl v2").
 _FAMILIES = {
@@ -277,6 +277,6 @@ def _with_after(words: list[str], at: int, spdx: str, policy: Policy) -> tuple[s
             continue
         phrase = " ".join(words[first : first + size])
         exception = _exception_for(phrase, spdx) or lookup(phrase, policy, declared=False)
-        if exception and (exception in tables().exceptions or exception in policy.exceptions):
+        if exception and (is_spdx_exception(exception) or exception in policy.exceptions):
             return phrase, f"{spdx} WITH {exception}", first + size
     return None
