@@ -166,6 +166,24 @@ def _from_gentoo(text: str, policy: Policy) -> str:
     return group(0, "AND")[0]
 
 
+def _from_list(text: str, policy: Policy) -> str | None:
+    """'MIT, Apache-2.0', 'GPL-2.0; LGPL-2.1', 'MIT, BSD-3-Clause or Apache-2.0' (package metadata's
+    lists): only when every item is one known license. A list that ends in "or" is a choice; any other
+    is read as all of its licenses applying, as ORT reads several declared licenses: if it was meant as
+    a choice, that reading is stricter, never kinder."""
+    items = re.split(r"\s*[,;]\s*", text.strip())
+    if len(items) < 2:
+        return None
+    op = "AND"
+    if last := re.fullmatch(r"(?:(?P<item>.+?)\s+)?(?P<op>and|or)\s+(?P<rest>.+)", items[-1], re.IGNORECASE):
+        op = last["op"].upper()
+        items[-1:] = [item for item in (last["item"], last["rest"]) if item]
+    found = [lookup(item, policy) for item in items]
+    if not all(found):
+        return None
+    return f" {op} ".join(f"({f})" if re.search(r" (?:AND|OR) ", f) else f for f in found)
+
+
 def to_spdx(text: str, policy: Policy) -> str:
     """Map each operand of an expression through _lookup; unknown operands stay as typed."""
     if whole := lookup(text, policy):
@@ -179,7 +197,7 @@ def to_spdx(text: str, policy: Policy) -> str:
         return whole
     # "GPL 2 or later", "GPL v3 or any later version"
     text = re.sub(r"\s+or[\s-]+(?:any[\s-]+)?later(?:\s+version)?\b", "+", text, flags=re.IGNORECASE)
-    if whole := lookup(text, policy):
+    if whole := lookup(text, policy) or _from_list(text, policy):
         return whole
     out: list[str] = []
     previous = None

@@ -244,6 +244,10 @@ METADATA = {
     "GNU GPL v3": "GPL-3.0-only",
     "GPL v2 only": "GPL-2.0-only",
     "GPL v3 or any later version": "GPL-3.0-or-later",
+    "MIT, Apache-2.0": "MIT AND Apache-2.0",  # a list: every license applies (ORT's reading)
+    "Apache 2; BSD 3 clause": "Apache-2.0 AND BSD-3-Clause",
+    "GPL 2 or later, MIT": "GPL-2.0-or-later AND MIT",
+    "MIT, BSD-2-Clause or Apache-2.0": "MIT OR BSD-2-Clause OR Apache-2.0",  # a list ending in "or": a choice
 }
 
 
@@ -291,7 +295,7 @@ def written_blind(name: str) -> list[dict]:
 
 @pytest.mark.parametrize(
     "name,floor", [("tune", 0.93), ("heldout", 0.85), ("fresh", 0.82)]
-)  # measured 0.949, 0.878, 0.854
+)  # measured 0.949, 0.892, 0.874 (0.878, 0.854 before lists were read)
 def test_license_strings_written_blind_get_their_verdicts_and_never_another_licenses(name, floor):
     """Each set was written by a helper that had read neither this code nor policy.yaml: how people
     type licenses and how package metadata declares them, with the SPDX expression each means (null
@@ -375,6 +379,9 @@ NOT_KINDER = {
     ),
     "Apache License 2.0 + file LICENSE": None,  # CRAN: the file may add terms, except to its templates
     "MIT + file LICENSE": "MIT",
+    "GPL-3.0, MIT": "GPL-3.0-only AND MIT",  # a list meant as a choice is read stricter, never kinder
+    "MIT, Custom": None,  # a list is read only when every item is one known license
+    "MIT (non-commercial), Apache-2.0": None,
 }
 
 
