@@ -167,21 +167,31 @@ def _from_gentoo(text: str, policy: Policy) -> str:
 
 
 def _from_list(text: str, policy: Policy) -> str | None:
-    """'MIT, Apache-2.0', 'GPL-2.0; LGPL-2.1', 'MIT, BSD-3-Clause or Apache-2.0' (package metadata's
-    lists): only when every item is one known license. A list that ends in "or" is a choice; any other
-    is read as all of its licenses applying, as ORT reads several declared licenses: if it was meant as
-    a choice, that reading is stricter, never kinder."""
+    """'MIT, Apache-2.0', 'GPL-2.0; LGPL-2.1' (package metadata's lists): only when every item is one
+    known license or expression. A list is read as all of its licenses applying, as ORT reads several
+    declared licenses: if it was meant as a choice, that reading is stricter, never kinder. Only a
+    serial "or" ("MIT, BSD-2-Clause, or Apache-2.0") makes the whole list a choice; "AGPL-3.0, MIT or
+    Apache-2.0" is AGPL-3.0 AND (MIT OR Apache-2.0). Brackets and exceptions: left to the OSPO."""
     items = re.split(r"\s*[,;]\s*", text.strip())
-    if len(items) < 2:
+    if len(items) < 2 or "(" in text or ")" in text:
         return None
     op = "AND"
-    if last := re.fullmatch(r"(?:(?P<item>.+?)\s+)?(?P<op>and|or)\s+(?P<rest>.+)", items[-1], re.IGNORECASE):
-        op = last["op"].upper()
-        items[-1:] = [item for item in (last["item"], last["rest"]) if item]
-    found = [lookup(item, policy) for item in items]
-    if not all(found):
+    if serial := re.fullmatch(r"(?P<op>and|or)\s+(?P<item>.+)", items[-1], re.IGNORECASE):
+        op, items[-1] = serial["op"].upper(), serial["item"]
+    found = [lookup(item, policy) or _pair(item, policy) for item in items]
+    if not all(found) or any(is_spdx_exception(f) for f in found):
         return None
-    return f" {op} ".join(f"({f})" if re.search(r" (?:AND|OR) ", f) else f for f in found)
+    other = " OR " if op == "AND" else " AND "  # an item with the other operator needs brackets
+    return f" {op} ".join(f"({f})" if other in f else f for f in found)
+
+
+def _pair(text: str, policy: Policy) -> str | None:
+    """'BSD-2-Clause or Apache-2.0' -> 'BSD-2-Clause OR Apache-2.0': two known licenses joined by a word."""
+    parts = re.split(r"\s+(and|or)\s+", text.strip(), flags=re.IGNORECASE)
+    if len(parts) != 3 or not (first := lookup(parts[0], policy)) or not (second := lookup(parts[2], policy)):
+        return None
+    first, second = (f"({x})" if " OR " in x or " AND " in x else x for x in (first, second))
+    return f"{first} {parts[1].upper()} {second}"
 
 
 def to_spdx(text: str, policy: Policy) -> str:

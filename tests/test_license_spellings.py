@@ -247,7 +247,8 @@ METADATA = {
     "MIT, Apache-2.0": "MIT AND Apache-2.0",  # a list: every license applies (ORT's reading)
     "Apache 2; BSD 3 clause": "Apache-2.0 AND BSD-3-Clause",
     "GPL 2 or later, MIT": "GPL-2.0-or-later AND MIT",
-    "MIT, BSD-2-Clause or Apache-2.0": "MIT OR BSD-2-Clause OR Apache-2.0",  # a list ending in "or": a choice
+    "MIT, BSD-2-Clause, or Apache-2.0": "MIT OR BSD-2-Clause OR Apache-2.0",  # a serial "or": a choice
+    "MIT, BSD-2-Clause or Apache-2.0": "MIT AND (BSD-2-Clause OR Apache-2.0)",  # without: the stricter reading
 }
 
 
@@ -382,6 +383,10 @@ NOT_KINDER = {
     "GPL-3.0, MIT": "GPL-3.0-only AND MIT",  # a list meant as a choice is read stricter, never kinder
     "MIT, Custom": None,  # a list is read only when every item is one known license
     "MIT (non-commercial), Apache-2.0": None,
+    "AGPL-3.0, MIT OR Apache-2.0": "AGPL-3.0-only AND (MIT OR Apache-2.0)",  # found by a review: was a 3-way OR
+    "AGPL-3.0, MIT or Apache-2.0": "AGPL-3.0-only AND (MIT OR Apache-2.0)",
+    "SSPL-1.0, (Apache-2.0 OR MIT)": None,  # brackets in a list: left to the OSPO
+    "LLVM-exception, MIT": None,  # an exception is no license of its own
 }
 
 

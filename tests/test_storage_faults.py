@@ -237,7 +237,7 @@ def test_mounts_in_a_user_namespace(tmp_path):
     if unshare is None or subprocess.run([unshare, "-r", "-m", "true"], capture_output=True).returncode != 0:
         pytest.skip("the full-disk and read-only tests need root or user namespaces (unshare -r -m); neither works")
     inner = subprocess.run(
-        [unshare, "-r", "-m", sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        [unshare, "-r", "-m", sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider"]
         + [f"--basetemp={tmp_path / 'inner'}", __file__, "-k", MOUNT_TESTS],
         capture_output=True,
         text=True,
