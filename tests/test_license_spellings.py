@@ -295,8 +295,8 @@ def written_blind(name: str) -> list[dict]:
 
 
 @pytest.mark.parametrize(
-    "name,floor", [("tune", 0.93), ("heldout", 0.85), ("fresh", 0.82)]
-)  # measured 0.949, 0.892, 0.874 (0.878, 0.854 before lists were read)
+    "name,floor", [("tune", 0.93), ("heldout", 0.85), ("fresh", 0.82), ("fresh2", 0.72)]
+)  # measured 0.949, 0.892, 0.874 (0.878, 0.854 before lists were read), 0.744 (blind, session 14)
 def test_license_strings_written_blind_get_their_verdicts_and_never_another_licenses(name, floor):
     """Each set was written by a helper that had read neither this code nor policy.yaml: how people
     type licenses and how package metadata declares them, with the SPDX expression each means (null
