@@ -89,6 +89,10 @@ _WRAPPING = [
     # CRAN: only for its templates (MIT, BSD_2_clause, BSD_3_clause) does the file just name the holder
     (re.compile(r"^\s*(mit|bsd_[23]_clause)\s*\+\s*file\s+licen[cs]e\s*$", re.IGNORECASE), r"\1"),
     (re.compile(r"\s*\(\s*>=\s*(\d[\d.]*)\s*\)", re.IGNORECASE), r" \1 or later"),
+    # What holds an SPDX expression by definition: a source file's tag (in its comment) and an OCI
+    # image's label.
+    (re.compile(r"^\s*(?:(?://|#|/\*|\*|--|;|%)\s*)?spdx-license-identifier\s*:\s*(.*?)\s*(?:\*/)?\s*$", re.I), r"\1"),
+    (re.compile(r"^\s*(?:label\s+)?org\.opencontainers\.image\.licenses\s*=\s*([\"']?)(.*?)\1\s*$", re.I), r"\2"),
 ]
 
 

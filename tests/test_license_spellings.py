@@ -244,6 +244,9 @@ METADATA = {
     "GNU GPL v3": "GPL-3.0-only",
     "GPL v2 only": "GPL-2.0-only",
     "GPL v3 or any later version": "GPL-3.0-or-later",
+    "// SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)": "GPL-2.0-only OR BSD-2-Clause",  # a source file's tag
+    "/* SPDX-License-Identifier: GPL-2.0+ */": "GPL-2.0-or-later",
+    'LABEL org.opencontainers.image.licenses="MIT OR Apache-2.0"': "MIT OR Apache-2.0",  # an OCI image's label
     "MIT, Apache-2.0": "MIT AND Apache-2.0",  # a list: every license applies (ORT's reading)
     "Apache 2; BSD 3 clause": "Apache-2.0 AND BSD-3-Clause",
     "GPL 2 or later, MIT": "GPL-2.0-or-later AND MIT",
@@ -296,7 +299,7 @@ def written_blind(name: str) -> list[dict]:
 
 @pytest.mark.parametrize(
     "name,floor", [("tune", 0.93), ("heldout", 0.85), ("fresh", 0.82), ("fresh2", 0.72)]
-)  # measured 0.949, 0.892, 0.874 (0.878, 0.854 before lists were read), 0.744 (blind, session 14)
+)  # measured 0.949, 0.892, 0.893, 0.789 (blind: 0.744, before the SPDX tag and OCI label rules)
 def test_license_strings_written_blind_get_their_verdicts_and_never_another_licenses(name, floor):
     """Each set was written by a helper that had read neither this code nor policy.yaml: how people
     type licenses and how package metadata declares them, with the SPDX expression each means (null
@@ -387,6 +390,7 @@ NOT_KINDER = {
     "AGPL-3.0, MIT or Apache-2.0": "AGPL-3.0-only AND (MIT OR Apache-2.0)",
     "SSPL-1.0, (Apache-2.0 OR MIT)": None,  # brackets in a list: left to the OSPO
     "LLVM-exception, MIT": None,  # an exception is no license of its own
+    "SPDX-License-Identifier: MIT (non-commercial)": None,  # the tag's value is read as any other
 }
 
 
