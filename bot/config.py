@@ -417,7 +417,7 @@ MODEL_FILES = ("modules.json", "config.json")  # sentence-transformers folders h
 def embedding_model_problem(name: str) -> str | None:
     """What is wrong with OSPO_EMBEDDING_MODEL, found without loading anything (None: looks usable).
     A path must be a model folder; a hub name is used only when it is already in the local cache
-    (bot.search.index.Embedder), so it cannot be judged here."""
+    (bot.search.embedder.Embedder), so it cannot be judged here."""
     path = Path(name)
     if not name.strip():
         return f"OSPO_EMBEDDING_MODEL is empty: {MODEL_FIX}"

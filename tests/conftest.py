@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import REPO_KNOWLEDGE_DIR, Settings, load_settings
-from bot.search.index import Embedder, Index
+from bot.search.embedder import Embedder
+from bot.search.index import Index
 from bot.search.knowledge_base import KnowledgeBase
 
 DATA = Path(__file__).parent / "data"

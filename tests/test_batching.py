@@ -12,8 +12,8 @@ import pytest
 
 from bot.batching import Batcher, Busy
 from bot.config import ConfigError, load_settings
-from bot.search import index
-from bot.search.index import Embedder
+from bot.search import embedder as embedder_module
+from bot.search.embedder import Embedder
 from tests.conftest import wait_until
 
 WAIT = 60  # seconds: only a guard against a hang; nothing here is timed
@@ -196,7 +196,7 @@ def test_questions_embedded_together_get_the_vectors_they_get_alone(model_name):
     alone = {q: np.array(embedder.encode([q])[0]) for q in QUESTIONS}
     calls_before = embedder.questions.batches
 
-    with index._ENCODE_LOCK:  # the model is busy: the first caller's batch waits for it
+    with embedder_module._ENCODE_LOCK:  # the model is busy: the first caller's batch waits for it
         callers = [Caller(embedder.questions, QUESTIONS[0])]
         callers[0].start()
         wait_until(lambda: embedder.questions.batches == calls_before + 1, WAIT, "the first batch to start")
@@ -214,7 +214,7 @@ def test_a_busy_model_refuses_a_question_instead_of_answering_it_from_keyword_se
     kb = make_kb(small_kb_dir, OSPO_EMBED_QUEUE="1")
     kb.sync()
     batcher = kb.index.embedder.questions
-    with index._ENCODE_LOCK:
+    with embedder_module._ENCODE_LOCK:
         asking = [threading.Thread(target=kb.ask, args=("how do I sign off my commits?",), daemon=True)]
         asking[0].start()
         wait_until(lambda: batcher.batches == 1, WAIT, "the first question to reach the model")

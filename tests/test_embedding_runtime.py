@@ -14,8 +14,9 @@ import pytest
 import torch
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.search import index, onnx_model
-from bot.search.index import Embedder
+from bot.search import embedder as embedder_module
+from bot.search import onnx_model
+from bot.search.embedder import Embedder
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,7 +55,7 @@ def test_questions_asked_together_get_the_vectors_they_get_alone(model_name):
 
 def test_an_export_that_disagrees_with_pytorch_is_not_used(model_name, monkeypatch, caplog):
     monkeypatch.setattr(onnx_model, "AGREEMENT", 1.01)  # no export can reach it: the check refuses
-    monkeypatch.setattr(index, "_ONNX", {})
+    monkeypatch.setattr(embedder_module, "_ONNX", {})
     embedder = Embedder(model_name, runtime="onnx", question_threads=1)
     with caplog.at_level(logging.WARNING, logger="bot.search.onnx_model"):
         embedder.warm_up()
@@ -66,10 +67,10 @@ def test_an_export_that_disagrees_with_pytorch_is_not_used(model_name, monkeypat
 
 def test_without_warm_up_questions_use_pytorch(model_name, monkeypatch):
     """A one-off `ospo-bot ask` does not pay for the export."""
-    monkeypatch.setattr(index, "_ONNX", {})
+    monkeypatch.setattr(embedder_module, "_ONNX", {})
     embedder = Embedder(model_name, runtime="onnx", question_threads=1)
     embedder.encode_questions(QUESTIONS[:1])
-    assert index._ONNX == {}
+    assert embedder_module._ONNX == {}
 
 
 def test_the_question_thread_count_is_put_back(model_name):

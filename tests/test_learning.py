@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 
 from bot.helpdesk import HelpDesk
-from bot.search import index
+from bot.search import embedder as embedder_module
 from bot.search.knowledge_base import KnowledgeBase
 from tests.conftest import wait_until, write_docs
 
@@ -103,7 +103,7 @@ def test_two_thumbs_up_at_once_teach_the_question_once_without_an_error(make_kb,
     votes = [
         threading.Thread(target=lambda: taught.append(kb.learning.add(SIGN_OFF, "how to sign off?"))) for _ in "ab"
     ]
-    with index._ENCODE_LOCK:
+    with embedder_module._ENCODE_LOCK:
         votes[0].start()
         wait_until(lambda: batcher.batches == 1, 60, "the first vote to reach the model")
         votes[1].start()

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 import pytest
 
 from bot.config import load_settings
-from bot.search import index
+from bot.search import embedder as embedder_module
 from bot.slack import lanes
 from bot.slack.blocks.answers import busy_text
 from bot.slack.client import web_client
@@ -81,7 +81,7 @@ def messages_to(fake, channel: str) -> list[dict]:
 def test_overload_is_told_busy_at_once_and_the_waiting_questions_are_answered(bot, fake):
     slack, batcher = bot["slack"], bot["core"].kb.index.embedder.questions
     started = batcher.batches
-    with index._ENCODE_LOCK:  # the model is busy until the end of this block
+    with embedder_module._ENCODE_LOCK:  # the model is busy until the end of this block
         assert slack.send_event(event(dm("how do I sign off my commits?", user="U0BUSY1", channel="D0BUSY1")))[0] == 200
         wait_until(lambda: batcher.batches == started + 1, WAIT, "the first question to reach the model")
         assert slack.send_event(event(dm("is AGPL allowed in SaaS?", user="U0BUSY2", channel="D0BUSY2")))[0] == 200
@@ -111,7 +111,7 @@ def test_overload_is_told_busy_at_once_and_the_waiting_questions_are_answered(bo
 def test_questions_filling_the_event_threads_hold_up_no_command_and_the_next_question_is_told_busy(narrow_bot, fake):
     slack, batcher = narrow_bot["slack"], narrow_bot["core"].kb.index.embedder.questions
     started, refused = batcher.batches, batcher.refused
-    with index._ENCODE_LOCK:  # the model is busy until the end of this block
+    with embedder_module._ENCODE_LOCK:  # the model is busy until the end of this block
         assert slack.send_event(event(dm("how do I sign off my commits?", user="U0LANE1", channel="D0LANE1")))[0] == 200
         wait_until(lambda: batcher.batches == started + 1, WAIT, "the first question to reach the model")
         assert slack.send_event(event(dm("is AGPL allowed in SaaS?", user="U0LANE2", channel="D0LANE2")))[0] == 200

@@ -67,7 +67,7 @@ def check_setup_or_exit(settings: Settings) -> None:
 def setup_errors_end_the_command():
     """A model that fails to load, a knowledge folder that turns unreadable or a policy file that
     cannot be read ends the command with its message (what to set or fix), not a traceback."""
-    from bot.search.index import ModelError
+    from bot.search.embedder import ModelError
     from bot.search.knowledge_base import KnowledgeFolderError
 
     try:
