@@ -170,6 +170,11 @@ def _from_gentoo(text: str, policy: Policy) -> str:
     return group(0, "AND")[0]
 
 
+def _grouped(expression: str) -> str:
+    """An expression with AND or OR in brackets, so that it stays one operand of another."""
+    return f"({expression})" if re.search(r" (?:AND|OR) ", expression) else expression
+
+
 def _from_list(text: str, policy: Policy) -> str | None:
     """'MIT, Apache-2.0', 'GPL-2.0; LGPL-2.1' (package metadata's lists): only when every item is one
     known license or expression. A list is read as all of its licenses applying, as ORT reads several
@@ -194,8 +199,7 @@ def _pair(text: str, policy: Policy) -> str | None:
     parts = re.split(r"\s+(and|or)\s+", text.strip(), flags=re.IGNORECASE)
     if len(parts) != 3 or not (first := lookup(parts[0], policy)) or not (second := lookup(parts[2], policy)):
         return None
-    first, second = (f"({x})" if " OR " in x or " AND " in x else x for x in (first, second))
-    return f"{first} {parts[1].upper()} {second}"
+    return f"{_grouped(first)} {parts[1].upper()} {_grouped(second)}"
 
 
 def to_spdx(text: str, policy: Policy) -> str:
@@ -224,8 +228,7 @@ def to_spdx(text: str, policy: Policy) -> str:
         elif piece.strip():
             after_with = bool(out) and out[-1] == " WITH "
             found = lookup(piece, policy) or (_exception_for(piece, previous) if after_with else None)
-            compound = found and re.search(r" (?:AND|OR) ", found)
-            out.append(f"({found})" if compound else found or piece.strip())
+            out.append(_grouped(found) if found else piece.strip())
             previous = found
     return "".join(out)
 
