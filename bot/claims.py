@@ -78,14 +78,17 @@ def one_at_a_time(db, data_dir: Path):
 def claim_event(db, event_id: str, now: datetime | None = None) -> bool:
     """True the first time an event id is seen (Slack resends the same id, to any replica). Urgent:
     the ack that Slack waits for waits for this."""
-    with db.writing(urgent=True):
-        return (
+    received_at = iso(now or datetime.now(UTC))
+    return db.write(
+        lambda db: (
             db.execute(
                 "INSERT INTO slack_events (event_id, received_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                [event_id, iso(now or datetime.now(UTC))],
+                [event_id, received_at],
             ).rowcount
             == 1
-        )
+        ),
+        urgent=True,
+    )
 
 
 def claim_reminder(db, request_id: int, day: str, kind: str, now: datetime) -> bool:
