@@ -55,9 +55,16 @@ CARRIES_RESTRICTION = re.compile(r"-NC-|-NC\b|commons-clause", re.IGNORECASE)
 LIKE = re.compile(r"(?<![a-z])(?:style|like)(?![a-z])", re.IGNORECASE)
 
 
+# Creative Commons writes its licenses' elements as one word ("Attribution-NonCommercial-ShareAlike
+# 4.0 International", "NoDerivs 3.0"); SPDX's names write them as two.
+_CC_ELEMENTS = {"sharealike": "share alike", "noncommercial": "non commercial", "noderivatives": "no derivatives"}
+_CC_ELEMENT = re.compile(r"sharealike|noncommercial|noderivatives|noderivs(?![a-z])")
+
+
 def norm(text: str) -> str:
     """'Apache License, Version 2.0' -> 'apache 2.0' (for alias, id and name lookups)."""
-    words = re.sub(r"[-_,/()\"'\s]+", " ", text.lower()).split()
+    low = _CC_ELEMENT.sub(lambda m: _CC_ELEMENTS.get(m[0], "no derivatives"), text.lower())
+    words = re.sub(r"[-_,/()\"'\s]+", " ", low).split()
     return re.sub(r"\bv (?=\d)", "v", " ".join(w for w in words if w not in _IGNORED_WORDS))  # "v 1.0": "v1.0"
 
 

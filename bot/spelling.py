@@ -7,6 +7,7 @@ aliases; and the licenses a sentence names. Verdicts are bot/licenses.py's busin
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 
 from bot.policy import Policy
@@ -55,7 +56,19 @@ def lookup(text: str, policy: Policy, declared: bool = True) -> str | None:
             if found := policy.aliases.get(key) or t.norm_ids.get(key) or t.names.get(key):
                 break
     found = found or t.scancode_keys.get(low) or (declared and t.declared.get(declared_key(text)))
+    if not found and " " not in low:  # an id typed without its hyphens: "BSD2CLAUSE", "mpl2.0"
+        found = _squashed_ids().get(low.replace("-", "").replace("_", ""))
     return DEPRECATED_WITH.get(found, found) if found else None
+
+
+@functools.cache
+def _squashed_ids() -> dict[str, str]:
+    """SPDX ids without their hyphens -> the id, where only one id squashes to that."""
+    found: dict[str, str | None] = {}
+    for key, canonical in tables().norm_ids.items():
+        squashed = key.replace(" ", "")
+        found[squashed] = canonical if found.get(squashed, canonical) == canonical else None
+    return {k: v for k, v in found.items() if v}
 
 
 def own_ids(policy: Policy) -> dict[str, str]:
@@ -93,7 +106,41 @@ _WRAPPING = [
     # image's label.
     (re.compile(r"^\s*(?:(?://|#|/\*|\*|--|;|%)\s*)?spdx-license-identifier\s*:\s*(.*?)\s*(?:\*/)?\s*$", re.I), r"\1"),
     (re.compile(r"^\s*(?:label\s+)?org\.opencontainers\.image\.licenses\s*=\s*([\"']?)(.*?)\1\s*$", re.I), r"\2"),
+    # A line of package metadata pasted whole: `license = "MIT"` (Cargo, pyproject), `"license": "MIT",`
+    # (package.json), `s.license = 'MIT'` (gemspec), `License: GPL-2+` (Debian, RPM), `<license>MIT</license>`
+    # (nuspec), `{ text = "MIT" }`, `{ :type => 'MIT' }`; then a list of one (`["MIT"]`) and quotes.
+    (
+        re.compile(r"^\s*[\"']?(?:\w+\.)?licen[cs]es?(?:[_-]?expression)?[\"']?\s*(?::|=>?)\s*(.+?)\s*,?\s*$", re.I),
+        r"\1",
+    ),
+    (re.compile(r"^\s*<(licen[cs]e|expression)\b[^>]*>\s*(.*?)\s*</\1>\s*$", re.I), r"\2"),
+    (re.compile(r"^\s*\{\s*:?(?:type|text|name|expression)\s*(?::|=>?)\s*(.+?)\s*\}\s*$", re.I), r"\1"),
+    (re.compile(r"^\s*\[\s*([^\[\],]+?)\s*\]\s*$"), r"\1"),
+    (re.compile(r"^\s*([\"'])([^\"']+)\1\s*$"), r"\2"),
 ]
+# A sentence that says what a project is under, as a file header or a README says it: "Licensed under
+# the Apache License, Version 2.0 (the "License");", "This library is released under the MIT license.",
+# "Dual licensed under MIT and Apache 2.0" (a choice: read as "or"), "...either of A or B at your option".
+_UNDER = re.compile(
+    r"^\s*(?:(?:this|the|our)\s[\w\s-]{1,40}?\s(?:is|are)\s+)?(?P<dual>dual[- ]?)?"
+    r"(?:licen[cs]ed|released|distributed|available|published|provided)(?:\s+under\s+|\s*:\s*)(?:either\s+of\s+)?"
+    r"(?:the\s+)?(?:terms\s+of\s+(?:either\s+)?(?:the\s+)?)?(?P<what>.+?)"
+    r"(?:\s*\(the\s+[\"“]?licen[cs]e[\"”]?\))?(?:,?\s*\(?at\s+your\s+option\)?)?\s*[.;]?\s*$",
+    re.IGNORECASE,
+)
+# The FSF's header: "...the GNU General Public License as published by the Free Software Foundation;
+# either version 2 of the License, or (at your option) any later version."
+_FSF_HEADER = re.compile(
+    r"\bGNU\s+(?P<name>(?:Lesser\s+|Library\s+|Affero\s+)?General\s+Public\s+License)\b.*?\bversion\s+"
+    r"(?P<version>\d+(?:\.\d+)?)(?:\s+of\s+the\s+License)?(?P<later>,?\s*or\s*\(?at\s+your\s+option\)?\s*"
+    r"any\s+later\s+version)?",
+    re.IGNORECASE | re.DOTALL,
+)
+# Numbers spelled out: "GNU GPL version three only", "Apache License v two point oh".
+_NUMBER_WORDS = {"zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5"}
+_SPELLED_NUMBER = re.compile(
+    r"\b(zero|one|two|three|four|five)(?:\s+point\s+(oh|o|zero|one|two|three|four|five))?\b", re.IGNORECASE
+)
 
 
 # License pages whose address ends in the license's short name (opensource.org/licenses/MIT,
@@ -203,22 +250,50 @@ def _pair(text: str, policy: Policy) -> str | None:
 
 
 def to_spdx(text: str, policy: Policy) -> str:
-    """Map each operand of an expression through _lookup; unknown operands stay as typed."""
+    """Map each operand of an expression through lookup; unknown operands stay as typed. Numbers
+    spelled out are read as digits when that is what makes every operand known."""
+    expression, known = _to_spdx(text, policy)
+    if not known and _SPELLED_NUMBER.search(text):
+        again, known = _to_spdx(_digits(text), policy)
+        if known:
+            return again
+    return expression
+
+
+def _digits(text: str) -> str:
+    """'version three' -> 'version 3', 'v two point oh' -> 'v2.0'."""
+
+    def number(m: re.Match) -> str:
+        return _NUMBER_WORDS[m[1].lower()] + (f".{_NUMBER_WORDS[m[2].lower()]}" if m[2] else "")
+
+    return re.sub(r"\bv\s+(?=\d)", "v", _SPELLED_NUMBER.sub(number, text), flags=re.IGNORECASE)
+
+
+def _to_spdx(text: str, policy: Policy) -> tuple[str, bool]:
+    """(the expression, whether every operand of it is known)."""
     if whole := lookup(text, policy):
-        return whole
+        return whole, True
     if _GENTOO_CHOICE.search(text):
-        return _from_gentoo(text, policy)
+        return _from_gentoo(text, policy), False  # checked by its reader
     text = unwrap(text)
     if whole := lookup(text, policy) or _from_address(text, policy) or _named_with_id(text, policy):
-        return whole
-    if whole := CPAN.get(text.strip().lower()):
-        return whole
+        return whole, True
+    if whole := CPAN.get(text.strip().lower()) or _from_fsf_header(text, policy):
+        return whole, True
+    if under := _UNDER.match(text):
+        what = under["what"]
+        if under["dual"] and len(re.findall(r"\s+and\s+", what, flags=re.IGNORECASE)) == 1:
+            what = re.sub(r"\s+and\s+", " or ", what, flags=re.IGNORECASE)  # dual licensed: a choice
+        return _to_spdx(what, policy)
+    # "apache 2 or mit, your choice", "gplv2 or gplv3 at your option": a choice, as "or" says
+    text = re.sub(r",?\s*\(?\s*(?:at\s+)?your\s+(?:option|choice)\s*\)?\s*[.;]?\s*$", "", text, flags=re.IGNORECASE)
     # "GPL 2 or later", "GPL v3 or any later version"
     text = re.sub(r"\s+or[\s-]+(?:any[\s-]+)?later(?:\s+version)?\b", "+", text, flags=re.IGNORECASE)
     if whole := lookup(text, policy) or _from_list(text, policy):
-        return whole
+        return whole, True
     out: list[str] = []
     previous = None
+    known = True
     for piece in _OPERATOR.split(text):
         op = piece.strip().upper()
         if op in ("(", ")"):
@@ -228,9 +303,20 @@ def to_spdx(text: str, policy: Policy) -> str:
         elif piece.strip():
             after_with = bool(out) and out[-1] == " WITH "
             found = lookup(piece, policy) or (_exception_for(piece, previous) if after_with else None)
+            if not found and (the := re.match(r"\s*the\s+(.+)", piece, flags=re.IGNORECASE)):
+                found = lookup(the[1], policy)  # "the MIT license or the Apache License 2.0"
             out.append(_grouped(found) if found else piece.strip())
             previous = found
-    return "".join(out)
+            known = known and bool(found)
+    return "".join(out), known
+
+
+def _from_fsf_header(text: str, policy: Policy) -> str | None:
+    """The FSF's header for the GPL, LGPL and AGPL: the version, and whether any later one may be chosen."""
+    if "free software foundation" not in text.lower() or not (m := _FSF_HEADER.search(text)):
+        return None
+    name, version = " ".join(m["name"].split()), m["version"] if "." in m["version"] else f"{m['version']}.0"
+    return lookup(f"GNU {name} v{version}{' or later' if m['later'] else ' only'}", policy)
 
 
 def suggest(text: str, policy: Policy, limit: int = 5) -> list[str]:
