@@ -390,6 +390,12 @@ def test_sqlite_a_write_that_ends_the_transaction_is_run_again_alone_and_fails_a
     assert sorted(row["text"] for row in db["notes"].rows) == ["a", "c", "d"]
 
 
+def test_a_sqlite_connection_keeps_a_small_page_cache(tmp_path):
+    """The server keeps a connection or two per thread; at SQLite's default each slowly grew to 2 MB."""
+    db = open_db(tmp_path / "ospo.db")
+    assert db.execute("PRAGMA cache_size").fetchone()[0] == -sqlite.CACHE_KIB
+
+
 def test_a_write_inside_a_block_of_writes_is_part_of_it(tmp_path):
     """No deadlock (the thread already has the turn), and undone with the block."""
     db = open_db(tmp_path / "ospo.db")
