@@ -17,8 +17,7 @@ its own to start or stop. (A thread of its own for the model was tried: in `ospo
 question then took ~190 ms instead of ~35, and 20 askers got 17 answers/s instead of 43; measured
 back to back with bench/slack_latency.py, cause not found. It did keep RSS lower under overload.)
 
-Used by bot.search.embedder.Embedder for questions (`kb sync` embeds its chunks in large batches
-directly), and by bot/storage/sqlite.py to commit the writes of threads that write at once together.
+Used by bot.search.embedder.Embedder for questions; `kb sync` embeds its chunks in large batches directly.
 """
 
 from __future__ import annotations

@@ -78,17 +78,14 @@ def one_at_a_time(db, data_dir: Path):
 def claim_event(db, event_id: str, now: datetime | None = None) -> bool:
     """True the first time an event id is seen (Slack resends the same id, to any replica). Urgent:
     the ack that Slack waits for waits for this."""
-    received_at = iso(now or datetime.now(UTC))
-    return db.write(
-        lambda db: (
+    with db.writing(urgent=True):
+        return (
             db.execute(
                 "INSERT INTO slack_events (event_id, received_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                [event_id, received_at],
+                [event_id, iso(now or datetime.now(UTC))],
             ).rowcount
             == 1
-        ),
-        urgent=True,
-    )
+        )
 
 
 def claim_reminder(db, request_id: int, day: str, kind: str, now: datetime) -> bool:

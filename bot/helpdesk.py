@@ -130,14 +130,10 @@ class HelpDesk:
                 "SELECT id, content_hash FROM chunks WHERE path = ? AND anchor = ? ORDER BY ordinal",
                 [top.path, top.anchor],
             ).fetchone()
-
-        def record(db) -> int:
-            question_id = self.kb.record(answer, user=user, channel=channel, source=source, db=db)
+        with self.db.writing():  # one turn at the writer lock: under load each turn is a wait
+            question_id = self.kb.record(answer, user=user, channel=channel, source=source)
             if chunk:
-                db["answers"].insert({"question_id": question_id, "chunk_id": chunk[0], "content_hash": chunk[1]})
-            return question_id
-
-        question_id = self.db.write(record)  # with the other answers' writes: under load a turn each was a wait
+                self.db["answers"].insert({"question_id": question_id, "chunk_id": chunk[0], "content_hash": chunk[1]})
         try:
             report = licenses.find_in_text(answer.question, self.policy)
             together = compatibility.find_in_text(answer.question, self.policy)
@@ -148,13 +144,10 @@ class HelpDesk:
     def delivered(self, question_id: int, channel: str, ts: str, new_thread: bool = False) -> None:
         """Where the answer was posted (for escalations and follow-ups); new_thread: the answer starts
         a thread the bot follows (remember_thread), noted in the same turn at the writer lock."""
-
-        def note(db) -> None:
-            db.execute("UPDATE answers SET channel = ?, ts = ? WHERE question_id = ?", [channel, ts, question_id])
+        with self.db.writing():
+            self.db.execute("UPDATE answers SET channel = ?, ts = ? WHERE question_id = ?", [channel, ts, question_id])
             if new_thread:
-                self.remember_thread(channel, ts, db=db)
-
-        self.db.write(note)
+                self.remember_thread(channel, ts)
 
     def question(self, question_id: int) -> dict | None:
         rows = list(self.db.query("SELECT * FROM questions WHERE id = ?", [question_id]))
@@ -219,22 +212,20 @@ class HelpDesk:
         """True the first time an event id is seen (Slack retries resend the same id)."""
         return claims.claim_event(self.db, event_id)
 
-    def remember_thread(self, channel: str, thread_ts: str, db=None) -> None:
-        """db: the one to write through (in a batch of writes, HelpDesk.delivered), else this thread's."""
-        db = db if db is not None else self.db
-        if self.is_bot_thread(channel, thread_ts, db):  # a follow-up: no turn at the writer lock for nothing
+    def remember_thread(self, channel: str, thread_ts: str) -> None:
+        if self.is_bot_thread(channel, thread_ts):  # a follow-up: no turn at the writer lock for nothing
             return
-        with db.writing():
-            db.execute(
+        with self.db.writing():
+            self.db.execute(
                 "INSERT INTO bot_threads (channel, thread_ts, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 [channel, thread_ts, now()],
             )
 
-    def is_bot_thread(self, channel: str, thread_ts: str, db=None) -> bool:
+    def is_bot_thread(self, channel: str, thread_ts: str) -> bool:
         return bool(
-            (db if db is not None else self.db)
-            .execute("SELECT 1 FROM bot_threads WHERE channel = ? AND thread_ts = ?", [channel, thread_ts])
-            .fetchone()
+            self.db.execute(
+                "SELECT 1 FROM bot_threads WHERE channel = ? AND thread_ts = ?", [channel, thread_ts]
+            ).fetchone()
         )
 
     # -- feedback -----------------------------------------------------------------------

@@ -12,9 +12,6 @@ What every module may call on a database `db` (both back ends have it):
                                  or PostgreSQL's row locks)
     with db.writing(): ...       a block of writes, committed when it ends (sqlite3's `with conn:`);
                                  writing(urgent=True) for one Slack waits on (goes first in SQLite's queue)
-    db.write(fn, urgent=False)   fn(db)'s result, its writes committed with those of other threads writing
-                                 at the same time (SQLite: one turn and one commit for all; fn must write
-                                 through the db it is given): for the writes of every answer
     db.dialect                   the back end's module, for the few things that differ: keyword_search,
                                  has_word, hours_between, day_of, before, FOR_UPDATE, sync_lock
 

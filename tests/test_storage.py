@@ -318,93 +318,10 @@ def test_urgent_writing_commits_like_any_other(tmp_path):
     assert open_db(tmp_path / "ospo.db").execute("SELECT count(*) FROM slack_events").fetchone()[0] == 2
 
 
-# -- writes at the same time commit together (db.write) ----------------------------------------------
-def add_question(text: str):
-    """A write for db.write: a question recorded, its id."""
-
-    def write(db) -> int:
-        with db.writing():  # a block of writes inside it is part of it, as kb.record's is
-            return db["questions"].insert({"asked_at": "t", "question": text, "confident": 0}).last_pk
-
-    return write
-
-
-def test_each_writer_gets_its_own_result_and_only_its_own_error(database):
-    def work(db):
-        n = threading.get_ident() % 1000
-        question_id = db.write(add_question(f"q{n}"))
-        if n % 2:
-            return question_id, None
-        with pytest.raises(ValueError, match="no thanks") as refused:
-            db.write(lambda db: (add_question(f"undone {n}")(db), int("no thanks")))
-        return question_id, str(refused.value)
-
-    results = race(database, work)
-    db = open_db(database)
-    assert len({question_id for question_id, _ in results}) == RACERS
-    assert sorted(db.execute("SELECT id FROM questions").fetchall()) == sorted((q,) for q, _ in results)
-    assert all(error is None or "no thanks" in error for _, error in results)
-
-
-def test_sqlite_writes_that_wait_together_commit_in_one_batch(tmp_path):
-    """One turn at the writer lock and one commit for all the writers that queued meanwhile: under load
-    a turn each, stretched by the GIL, was the longest wait of an answer (bench/slack_latency.py)."""
-    db = open_db(tmp_path / "ospo.db")
-    together = sqlite._together(db.writer.path)
-    before = together.batches
-    local = ThreadLocalDB(tmp_path / "ospo.db")
-    db.writer.acquire()  # the writers queue meanwhile: the first holds its batch of one, the rest wait for it
-    with ThreadPoolExecutor(RACERS) as pool:
-        futures = [pool.submit(lambda n=n: local.get().write(add_question(f"q{n}"))) for n in range(RACERS)]
-        wait_until(lambda: together.waiting == RACERS - 1, 30, "the writers queued")
-        db.writer.release()
-        ids = [future.result(30) for future in futures]
-    assert together.batches - before == 2 and sorted(ids) == list(range(1, RACERS + 1))
-
-
-def test_sqlite_a_write_that_ends_the_transaction_is_run_again_alone_and_fails_alone(tmp_path):
-    """A trigger's RAISE(ROLLBACK) undoes the whole batch: each write is run again alone, so the
-    others still commit and only the bad one's caller hears of it."""
-    db = open_db(tmp_path / "ospo.db")
-    db.execute("CREATE TABLE notes (text TEXT)")
-    db.execute(
-        "CREATE TRIGGER no_bad_notes BEFORE INSERT ON notes WHEN NEW.text = 'bad' "
-        "BEGIN SELECT RAISE(ROLLBACK, 'bad notes end the transaction'); END"
-    )
-    together = sqlite._together(db.writer.path)
-    local = ThreadLocalDB(tmp_path / "ospo.db")
-    texts = ["a", "bad", "c", "d"]
-    db.writer.acquire()
-    with ThreadPoolExecutor(len(texts)) as pool:
-        futures = {
-            text: pool.submit(
-                lambda text=text: local.get().write(lambda db: db["notes"].insert({"text": text}).last_pk)
-            )
-            for text in texts
-        }
-        wait_until(lambda: together.waiting == len(texts) - 1, 30, "the writers queued")
-        db.writer.release()
-        with pytest.raises(Exception, match="bad notes end the transaction"):
-            futures["bad"].result(30)
-        assert all(futures[text].result(30) for text in texts if text != "bad")
-    assert sorted(row["text"] for row in db["notes"].rows) == ["a", "c", "d"]
-
-
 def test_a_sqlite_connection_keeps_a_small_page_cache(tmp_path):
     """The server keeps a connection or two per thread; at SQLite's default each slowly grew to 2 MB."""
     db = open_db(tmp_path / "ospo.db")
     assert db.execute("PRAGMA cache_size").fetchone()[0] == -sqlite.CACHE_KIB
-
-
-def test_a_write_inside_a_block_of_writes_is_part_of_it(tmp_path):
-    """No deadlock (the thread already has the turn), and undone with the block."""
-    db = open_db(tmp_path / "ospo.db")
-    with pytest.raises(RuntimeError, match="changed my mind"), db.writing():
-        db.write(add_question("inside"))
-        raise RuntimeError("changed my mind")
-    with db.writing():
-        db.write(add_question("kept"))
-    assert [row["question"] for row in db["questions"].rows] == ["kept"]
 
 
 def test_postgresql_connections_notice_a_host_that_is_gone(postgres_server):

@@ -201,14 +201,11 @@ class KnowledgeBase:
         path, title, heading, anchor, text, url, updated = row
         return Source(path, title, heading, anchor, 0.0, url, updated), quote_section(text)
 
-    def record(self, answer: Answer, *, user: str | None, channel: str | None, source: str, db=None) -> int:
-        """The question and how it was answered, for the digest; db: the one to write through (in a
-        batch of writes, HelpDesk.ask), else this thread's."""
-        db = db if db is not None else self.db
+    def record(self, answer: Answer, *, user: str | None, channel: str | None, source: str) -> int:
         top = answer.sources[0] if answer.sources else None
-        with db.writing():
+        with self.db.writing():
             return (
-                db["questions"]
+                self.db["questions"]
                 .insert(
                     {
                         "asked_at": now(),

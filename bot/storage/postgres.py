@@ -23,10 +23,10 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
@@ -34,8 +34,6 @@ import psycopg_pool
 from psycopg import sql as pgsql
 
 from bot.storage import StorageError
-
-R = TypeVar("R")
 
 log = logging.getLogger(__name__)
 
@@ -186,12 +184,6 @@ class PostgresDatabase:
         """SQLite's block of writes (`with conn:`) is one transaction here; urgent means nothing:
         writers wait only for the rows they touch."""
         return self.transaction()
-
-    def write(self, fn: Callable[[PostgresDatabase], R], urgent: bool = False) -> R:
-        """fn(db) in one transaction: SQLite's group commit is not needed here, where writers wait
-        only for the rows they touch."""
-        with self.transaction():
-            return fn(self)
 
     def execute(self, sql: str, params: Any = None) -> Result:
         with self._connection() as conn:

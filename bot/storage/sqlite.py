@@ -17,17 +17,13 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
 
 import sqlite_utils
 
-from bot.batching import Batcher
 from bot.storage import StorageError
-
-R = TypeVar("R")
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +48,7 @@ class WriterLock:
     already queued. Under overload dozens of answers queue to write, each turn stretched by the
     GIL; in plain arrival order an ack waited behind them all, past Slack's 3 s (bench/load.py)."""
 
-    def __init__(self, path: str = ""):
-        self.path = path  # the database file's
+    def __init__(self):
         self._mutex = threading.Lock()
         self._urgent = threading.Condition(self._mutex)
         self._others = threading.Condition(self._mutex)
@@ -79,10 +74,6 @@ class WriterLock:
                 self._urgent_waiting -= urgent
                 if self._owner is None:  # interrupted while waiting: a turn it was handed goes to the next
                     self._hand_on()
-
-    def held(self) -> bool:
-        """Whether this thread has the turn."""
-        return self._owner == threading.get_ident()
 
     def release(self) -> None:
         with self._mutex:
@@ -120,56 +111,7 @@ _WRITERS_LOCK = threading.Lock()
 
 def _writer_lock(path: str) -> WriterLock:
     with _WRITERS_LOCK:
-        return _WRITERS.setdefault(path, WriterLock(path))
-
-
-# Writes that wait at the same time commit together (SqliteDatabase.write): at most this many in one
-# transaction, so an urgent one (an event's claim) waits for at most one such batch.
-WRITES_AT_ONCE = 64
-
-
-class _Write:
-    __slots__ = ("fn", "urgent")
-
-    def __init__(self, fn: Callable[[SqliteDatabase], Any], urgent: bool):
-        self.fn, self.urgent = fn, urgent
-
-
-_TOGETHER: dict[str, Batcher[_Write, tuple[Any, Exception | None]]] = {}
-_leader = threading.local()  # the connection of the thread that runs a batch of writes: its own
-
-
-def _together(path: str) -> Batcher[_Write, tuple[Any, Exception | None]]:
-    with _WRITERS_LOCK:
-        if path not in _TOGETHER:
-            # No "busy" for writes: the callers are the server's threads, a bounded number.
-            _TOGETHER[path] = Batcher(_write_together, batch_size=WRITES_AT_ONCE, queue_size=1_000_000)
-        return _TOGETHER[path]
-
-
-def _write_together(writes: list[_Write]) -> list[tuple[Any, Exception | None]]:
-    """Run each write in a savepoint of one transaction: (its result, None) or (None, its error), its
-    own writes undone. An error that ends the whole transaction (e.g. a trigger's RAISE(ROLLBACK)) is
-    raised, and batching.Batcher runs each write again alone, so it reaches only its own caller."""
-    db: SqliteDatabase = _leader.db
-    outcomes: list[tuple[Any, Exception | None]] = []
-    with db.writer.first() if any(w.urgent for w in writes) else db.writer:
-        db.conn.execute("BEGIN IMMEDIATE")
-        try:
-            for write in writes:
-                try:
-                    with db.atomic():  # a savepoint
-                        outcomes.append((write.fn(db), None))
-                except Exception as error:
-                    if not db.conn.in_transaction:
-                        raise
-                    outcomes.append((None, error))
-            db.conn.execute("COMMIT")
-        except BaseException:
-            if db.conn.in_transaction:
-                db.conn.execute("ROLLBACK")
-            raise
-    return outcomes
+        return _WRITERS.setdefault(path, WriterLock())
 
 
 class SqliteDatabase(sqlite_utils.Database):
@@ -187,10 +129,6 @@ class SqliteDatabase(sqlite_utils.Database):
         savepoints instead of committing on their own). BEGIN IMMEDIATE takes the write lock first, so
         a writer waits out another process's lock (busy timeout) rather than failing at once, as a
         read that turns into a write does in WAL mode."""
-        if self.writer.held() and self.conn.in_transaction:  # inside another write: a savepoint of it
-            with self.atomic():
-                yield self
-            return
         with self.writer:
             self.execute("BEGIN IMMEDIATE")
             try:
@@ -203,37 +141,12 @@ class SqliteDatabase(sqlite_utils.Database):
 
     @contextmanager
     def writing(self, urgent: bool = False):
-        """A block of writes, committed when it ends by sqlite3's own `with conn:`, as the bot has always
-        written them, after a BEGIN IMMEDIATE (sqlite-utils' `atomic()` would BEGIN a deferred
-        transaction, which a concurrent writer can make fail at once instead of waiting for it), one
-        writer of this process at a time;
-        urgent: before the writers already waiting (WriterLock). Inside another block of writes on this
-        connection, part of that block: committed when it ends."""
-        if self.writer.held() and self.conn.in_transaction:
-            yield self.conn
-            return
+        """A block of writes, committed when it ends: sqlite3's own `with conn:`, as the bot has always
+        written them (sqlite-utils' `atomic()` would BEGIN a deferred transaction, which a concurrent
+        writer can make fail at once instead of waiting for it), one writer of this process at a time;
+        urgent: before the writers already waiting (WriterLock)."""
         with self.writer.first() if urgent else self.writer, self.conn:
-            if not self.conn.in_transaction:  # begun now, so that a write inside knows it is inside
-                self.conn.execute("BEGIN IMMEDIATE")
             yield self.conn
-
-    def write(self, fn: Callable[[SqliteDatabase], R], urgent: bool = False) -> R:
-        """fn(db)'s result, with fn's writes committed together with those of the other threads that
-        write at the same time (a group commit): one turn at the writer lock and one commit for all.
-        Under load a turn each queued behind the GIL: with 20 askers, answers waited 64 ms on average
-        for their turn to record the question, and 1 in 20 waited over 185 ms (bench/slack_latency.py).
-        fn may run in another thread: it must write through the db it is given, and do nothing else
-        that cannot be done twice (when another write in its batch fails badly, each runs again alone).
-        If fn raises, its own writes are undone and the error is raised here; the others' stand.
-        urgent: before the writers already waiting, as writing(urgent=True)."""
-        if self.writer.held():  # inside a block of writes, or a batch: part of it
-            with self.writing(urgent):
-                return fn(self)
-        _leader.db = self
-        result, error = _together(self.writer.path).run(_Write(fn, urgent))
-        if error is not None:
-            raise error
-        return result
 
     @property
     def writer(self) -> WriterLock:
