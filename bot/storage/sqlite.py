@@ -32,9 +32,9 @@ SHARED = False  # one host: files in OSPO_DATA_DIR are the same for every proces
 BUSY_TIMEOUT_MS = 5000  # how long a write waits for another process's write lock before it fails
 # Each connection's page cache, in KiB (SQLite's default: 2000). The Slack server keeps a connection or
 # two per thread, over a hundred under load, and each cache slowly filled with the pages its thread
-# read: the server's RSS grew 19 MB in the last 5 minutes of a 10-minute run (bench/load.py), 7 MB with
-# 256 KiB, and ended 90 MB lower. A page not in it comes from the OS's cache: keyword search took
-# as long over 10,000 chunks (bench/latency.py: p50 4.5 ms either way).
+# read: in bench/load.py's 10 minutes RSS grew 15 MB after the warm-up, 6 MB with 256 KiB (README,
+# "Benchmarks"). A page not in it comes from the OS's cache: keyword search took as long over 10,000
+# chunks (bench/latency.py: p50 4.5 ms either way).
 CACHE_KIB = 256
 
 
