@@ -122,19 +122,26 @@ _WRAPPING = [
 # the Apache License, Version 2.0 (the "License");", "This library is released under the MIT license.",
 # "Dual licensed under MIT and Apache 2.0" (a choice: read as "or"), "...either of A or B at your option".
 _UNDER = re.compile(
-    r"^\s*(?:(?:this|the|our)\s[\w\s-]{1,40}?\s(?:is|are)\s+)?(?P<dual>dual[- ]?)?"
+    r"^\s*(?:(?:this|our)\s+(?:project|software|library|package|code|program|module|crate|repository|repo|"
+    r"plugin|gem|font|tool|app|application)\s+is\s+)?(?P<dual>dual[- ]?)?"
     r"(?:licen[cs]ed|released|distributed|available|published|provided)(?:\s+under\s+|\s*:\s*)(?:either\s+of\s+)?"
     r"(?:the\s+)?(?:terms\s+of\s+(?:either\s+)?(?:the\s+)?)?(?P<what>.+?)"
     r"(?:\s*\(the\s+[\"“]?licen[cs]e[\"”]?\))?(?:,?\s*\(?at\s+your\s+option\)?)?\s*[.;]?\s*$",
     re.IGNORECASE,
 )
-# The FSF's header: "...the GNU General Public License as published by the Free Software Foundation;
-# either version 2 of the License, or (at your option) any later version."
+# "Dual licensed under MIT and Apache 2.0": two licenses and a plain "and", nothing else, is a choice.
+_DUAL_PAIR = re.compile(r"(?P<first>[^()/|]+?)\s+and\s+(?P<second>[^()/|]+)")
+# The FSF's header, whole and alone: "[This program is free software; you can redistribute it and/or
+# modify it] under the terms of the GNU General Public License as published by the Free Software
+# Foundation; either version 2 of the License, or (at your option) any later version." Anything before
+# or after it (another license, a restriction, "previously") leaves the text to the OSPO.
 _FSF_HEADER = re.compile(
-    r"\bGNU\s+(?P<name>(?:Lesser\s+|Library\s+|Affero\s+)?General\s+Public\s+License)\b.*?\bversion\s+"
-    r"(?P<version>\d+(?:\.\d+)?)(?:\s+of\s+the\s+License)?(?P<later>,?\s*or\s*\(?at\s+your\s+option\)?\s*"
-    r"any\s+later\s+version)?",
-    re.IGNORECASE | re.DOTALL,
+    r"\s*(?:this\s+(?:program|library|file|software|code|package)\s+is\s+free\s+software[;:,]?\s+you\s+can\s+"
+    r"redistribute\s+it\s+and/or\s+modify\s+it\s+)?under\s+the\s+terms\s+of\s+the\s+GNU\s+"
+    r"(?P<name>(?:Lesser\s+|Library\s+|Affero\s+)?General\s+Public\s+License)\s+as\s+published\s+by\s+the\s+"
+    r"Free\s+Software\s+Foundation[;,]?\s*(?:either\s+)?version\s+(?P<version>\d+(?:\.\d+)?)(?:\s+of\s+the\s+License)?"
+    r"(?P<later>,?\s*or\s*\(?at\s+your\s+option\)?\s*any\s+later\s+version)?\s*[.;]?\s*",
+    re.IGNORECASE,
 )
 # Numbers spelled out: "GNU GPL version three only", "Apache License v two point oh".
 _NUMBER_WORDS = {"zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5"}
@@ -282,8 +289,11 @@ def _to_spdx(text: str, policy: Policy) -> tuple[str, bool]:
         return whole, True
     if under := _UNDER.match(text):
         what = under["what"]
-        if under["dual"] and len(re.findall(r"\s+and\s+", what, flags=re.IGNORECASE)) == 1:
-            what = re.sub(r"\s+and\s+", " or ", what, flags=re.IGNORECASE)  # dual licensed: a choice
+        if "(" not in what and re.search(r"\band\b", what, re.I) and re.search(r"\bor\b|/|\|", what, re.I):
+            return text.strip(), False  # "A or B and C" in a sentence: which binds first? Left to the OSPO
+        pair = _DUAL_PAIR.fullmatch(what)
+        if under["dual"] and pair and not any(_OPERATOR.search(f" {part} ") for part in pair.groups()):
+            what = f"{pair['first']} or {pair['second']}"  # dual licensed: a choice
         return _to_spdx(what, policy)
     # "apache 2 or mit, your choice", "gplv2 or gplv3 at your option": a choice, as "or" says
     text = re.sub(r",?\s*\(?\s*(?:at\s+)?your\s+(?:option|choice)\s*\)?\s*[.;]?\s*$", "", text, flags=re.IGNORECASE)
@@ -313,7 +323,7 @@ def _to_spdx(text: str, policy: Policy) -> tuple[str, bool]:
 
 def _from_fsf_header(text: str, policy: Policy) -> str | None:
     """The FSF's header for the GPL, LGPL and AGPL: the version, and whether any later one may be chosen."""
-    if "free software foundation" not in text.lower() or not (m := _FSF_HEADER.search(text)):
+    if not (m := _FSF_HEADER.fullmatch(text)):
         return None
     name, version = " ".join(m["name"].split()), m["version"] if "." in m["version"] else f"{m['version']}.0"
     return lookup(f"GNU {name} v{version}{' or later' if m['later'] else ' only'}", policy)

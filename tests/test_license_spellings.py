@@ -434,6 +434,30 @@ NOT_KINDER = {
     "Released under the MIT license, except the files in vendor/ which are GPL": None,
     "the MIT one": None,  # "one" is no version
     "GPL two or three": None,  # spelled-out numbers are read only when that makes every part known
+    # Found by a review of the sentence rules: the FSF's header is read only whole and alone ...
+    (
+        "GNU General Public License as published by the Free Software Foundation, version 3, with the Commons Clause"
+    ): None,
+    (
+        "GNU General Public License as published by the Free Software Foundation; either version 2 of the "
+        "License, or (at your option) any later version. Documentation is under CC-BY-NC-4.0."
+    ): None,
+    (
+        "Qt is available under the GNU Lesser General Public License. This application is free software: you "
+        "can redistribute it and/or modify it under the terms of the GNU General Public License as published "
+        "by the Free Software Foundation, either version 3 of the License, or (at your option) any later version."
+    ): None,  # was read as the first GNU license named: LGPL
+    (
+        "Previously released under the GNU General Public License as published by the Free Software "
+        "Foundation, version 2; now proprietary."
+    ): None,
+    # ... "dual" makes a choice only of two licenses and a plain "and" ...
+    "Dual licensed under MIT OR Apache-2.0 and CC-BY-NC-4.0": None,  # was a 3-way choice
+    "Dual-licensed under (MIT OR Apache-2.0) AND CC-BY-NC-4.0": "(MIT OR Apache-2.0) AND CC-BY-NC-4.0",
+    "Licensed under MIT or Apache-2.0 and CC-BY-NC-4.0": None,  # which binds first, in a sentence?
+    # ... and a sentence is read only about the project as a whole
+    "The examples are licensed under MIT": None,
+    "The old releases are licensed under GPL-2.0 or later": None,
 }
 
 
