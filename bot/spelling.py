@@ -126,11 +126,11 @@ _UNDER = re.compile(
     r"plugin|gem|font|tool|app|application)\s+is\s+)?(?P<dual>dual[- ]?)?"
     r"(?:licen[cs]ed|released|distributed|available|published|provided)(?:\s+under\s+|\s*:\s*)(?:either\s+of\s+)?"
     r"(?:the\s+)?(?:terms\s+of\s+(?:either\s+)?(?:the\s+)?)?(?P<what>.+?)"
-    r"(?:\s*\(the\s+[\"“]?licen[cs]e[\"”]?\))?(?:,?\s*\(?at\s+your\s+option\)?)?\s*[.;]?\s*$",
+    r"(?:\s*\(the\s+[\"“]?licen[cs]e[\"”]?\))?\s*[.;]?\s*$",  # "at your option": read as in any text
     re.IGNORECASE,
 )
 # "Dual licensed under MIT and Apache 2.0": two licenses and a plain "and", nothing else, is a choice.
-_DUAL_PAIR = re.compile(r"(?P<first>[^()/|]+?)\s+and\s+(?P<second>[^()/|]+)")
+_DUAL_PAIR = re.compile(r"(?P<first>.+?)\s+and\s+(?P<second>.+)")  # and no other operator (_OPERATOR)
 # The FSF's header, whole and alone: "[This program is free software; you can redistribute it and/or
 # modify it] under the terms of the GNU General Public License as published by the Free Software
 # Foundation; either version 2 of the License, or (at your option) any later version." Anything before
@@ -313,8 +313,6 @@ def _to_spdx(text: str, policy: Policy) -> tuple[str, bool]:
         elif piece.strip():
             after_with = bool(out) and out[-1] == " WITH "
             found = lookup(piece, policy) or (_exception_for(piece, previous) if after_with else None)
-            if not found and (the := re.match(r"\s*the\s+(.+)", piece, flags=re.IGNORECASE)):
-                found = lookup(the[1], policy)  # "the MIT license or the Apache License 2.0"
             out.append(_grouped(found) if found else piece.strip())
             previous = found
             known = known and bool(found)
