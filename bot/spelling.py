@@ -34,6 +34,11 @@ def _spellings(key: str):
     yield key
     if _BARE_VERSION.search(key):
         yield key + ".0"
+    # the tables write a name's version as SPDX does, "... v1" for one and "... 1.1" for another
+    if (bare := re.sub(r"\bv\.?\s*(?=\d)", "", key)) != key:
+        yield bare
+    if m := re.fullmatch(r"(\S+ \S.*) (\d+)(?:\.0)?", bare):
+        yield f"{m[1]} v{m[2]}"
     m = _FAMILY_VERSION.match(key)
     if not m or m["family"] not in _FAMILIES or (m["later"] and m["only"]):
         return
@@ -81,15 +86,29 @@ def own_ids(policy: Policy) -> dict[str, str]:
 def _exception_for(text: str, base: str | None) -> str | None:
     """'autoconf exception' after GPL-2.0-only -> Autoconf-exception-2.0: the SPDX exception whose
     name starts with what was typed, of the base license's major version when there are several."""
-    key = norm(text)
+    key = re.sub(r"\bexceptions$", "exception", norm(text))
     if not key:
         return None
     t = tables()
+    if exact := next((e for e in t.exceptions if norm(e) == key), None):  # "LLVM-exceptions"
+        return exact
     versioned = re.compile(rf"^{re.escape(key)}(?: exception)? (\d+)(?:\.\d+)*$")
     found = {e: m.group(1) for e in t.exceptions if (m := versioned.match(norm(e)))}
     if len(found) > 1 and base and (major := re.search(r"-(\d+)\.", base)):
         found = {e: v for e, v in found.items() if v == major.group(1)}
     return next(iter(found)) if len(found) == 1 else None
+
+
+def _homebrew_list(op: str):
+    """Homebrew's `any_of: ["MIT", "Apache-2.0"]` -> "MIT OR Apache-2.0" (a plain list of quoted ids)."""
+
+    def joined(m: re.Match) -> str:
+        if not re.fullmatch(r"\s*[\"'][^\"'\[\]{}]+[\"'](?:\s*,\s*[\"'][^\"'\[\]{}]+[\"'])*\s*,?\s*", m[1]):
+            return m[0]  # a nested `=> { with: ... }` or anything else: left as typed, for the OSPO
+        items = re.findall(r"[\"']([^\"']+)[\"']", m[1])
+        return op.join(f"({item})" if re.search(r"\s", item) else item for item in items)
+
+    return joined
 
 
 _OPERATOR = re.compile(r"(\(|\)|\s+(?:and|or|with)\s+|\s*/\s*|\s*\|\s*)", re.IGNORECASE)
@@ -114,7 +133,21 @@ _WRAPPING = [
         r"\1",
     ),
     (re.compile(r"^\s*<(licen[cs]e|expression)\b[^>]*>\s*(.*?)\s*</\1>\s*$", re.I), r"\2"),
-    (re.compile(r"^\s*\{\s*:?(?:type|text|name|expression)\s*(?::|=>?)\s*(.+?)\s*\}\s*$", re.I), r"\1"),
+    (
+        re.compile(
+            r"^\s*\{\s*:?(?:type|text|name|expression)\s*(?::|=>?)\s*(.+?)\s*(?:,\s*:?file\s*(?::|=>?)[^,{}]*)?\}\s*$",
+            re.I,
+        ),
+        r"\1",
+    ),
+    # Homebrew's formula DSL: `license any_of: ["MIT", "Apache-2.0"]`, `all_of: [...]`,
+    # `"GPL-2.0-only" => { with: "X" }`
+    (re.compile(r"^\s*(?:license\s+)?any_of:\s*\[(.*)\]\s*$", re.I), _homebrew_list(" OR ")),
+    (re.compile(r"^\s*(?:license\s+)?all_of:\s*\[(.*)\]\s*$", re.I), _homebrew_list(" AND ")),
+    (
+        re.compile(r"^\s*(?:license\s+)?([\"'])([^\"']+)\1\s*=>\s*\{\s*with:\s*([\"'])([^\"']+)\3\s*\}\s*$", re.I),
+        r"\2 WITH \4",
+    ),
     (re.compile(r"^\s*\[\s*([^\[\],]+?)\s*\]\s*$"), r"\1"),
     (re.compile(r"^\s*([\"'])([^\"']+)\1\s*$"), r"\2"),
 ]
@@ -131,6 +164,8 @@ _UNDER = re.compile(
 )
 # "Dual licensed under MIT and Apache 2.0": two licenses and a plain "and", nothing else, is a choice.
 _DUAL_PAIR = re.compile(r"(?P<first>.+?)\s+and\s+(?P<second>.+)")  # and no other operator (_OPERATOR)
+# "dual MIT / Apache 2.0", "Dual: MIT and Apache-2.0": as "dual licensed under"
+_DUAL = re.compile(r"^\s*(?P<dual>dual)(?:\s*:\s*|\s+)(?P<what>.+?)\s*[.;]?\s*$", re.IGNORECASE)
 # The FSF's header, whole and alone: "[This program is free software; you can redistribute it and/or
 # modify it] under the terms of the GNU General Public License as published by the Free Software
 # Foundation; either version 2 of the License, or (at your option) any later version." Anything before
@@ -248,6 +283,18 @@ def _from_list(text: str, policy: Policy) -> str | None:
     return f" {op} ".join(f"({f})" if other in f else f for f in found)
 
 
+def _side_by_side(text: str, policy: Policy) -> str | None:
+    """'BSD-2 MIT', 'GPL-2+ LGPL-2.1+' (Gentoo's and some metadata's names side by side, no operator):
+    all apply, as in Gentoo. Only when every word is a license by itself; if a choice was meant, "all
+    apply" is the stricter reading, never kinder."""
+    words = text.split()
+    if len(words) < 2 or _OPERATOR.search(f" {text} ") or not all(found := [lookup(w, policy) for w in words]):
+        return None
+    if any(is_spdx_exception(f) or f in SPECIAL_IDS for f in found):
+        return None
+    return " AND ".join(_grouped(f) for f in found)
+
+
 def _pair(text: str, policy: Policy) -> str | None:
     """'BSD-2-Clause or Apache-2.0' -> 'BSD-2-Clause OR Apache-2.0': two known licenses joined by a word."""
     parts = re.split(r"\s+(and|or)\s+", text.strip(), flags=re.IGNORECASE)
@@ -287,7 +334,7 @@ def _to_spdx(text: str, policy: Policy) -> tuple[str, bool]:
         return whole, True
     if whole := CPAN.get(text.strip().lower()) or _from_fsf_header(text, policy):
         return whole, True
-    if under := _UNDER.match(text):
+    if under := _UNDER.match(text) or _DUAL.match(text):
         what = under["what"]
         if "(" not in what and re.search(r"\band\b", what, re.I) and re.search(r"\bor\b|/|\|", what, re.I):
             return text.strip(), False  # "A or B and C" in a sentence: which binds first? Left to the OSPO
@@ -297,9 +344,18 @@ def _to_spdx(text: str, policy: Policy) -> tuple[str, bool]:
         return _to_spdx(what, policy)
     # "apache 2 or mit, your choice", "gplv2 or gplv3 at your option": a choice, as "or" says
     text = re.sub(r",?\s*\(?\s*(?:at\s+)?your\s+(?:option|choice)\s*\)?\s*[.;]?\s*$", "", text, flags=re.IGNORECASE)
-    # "GPL 2 or later", "GPL v3 or any later version"
-    text = re.sub(r"\s+or[\s-]+(?:any[\s-]+)?later(?:\s+version)?\b", "+", text, flags=re.IGNORECASE)
-    if whole := lookup(text, policy) or _from_list(text, policy):
+    # "GPL 2 or later", "GPL v3 or any later version", "gnu gpl version 2 or (at your option) any later version"
+    text = re.sub(
+        r",?\s+or[\s-]+(?:\(?\s*at\s+your\s+option\s*\)?\s+)?(?:any[\s-]+)?later(?:\s+version)?\b",
+        "+",
+        text,
+        flags=re.IGNORECASE,
+    )
+    text = re.sub(
+        r"(?<=\w)-with-(?=\w)", " with ", text, flags=re.IGNORECASE
+    )  # Debian's "Apache-2.0-with-LLVM-exception"
+    text = re.sub(r"\s+(?:pls|plz|please|thx|thanks)[.!]*\s*$", "", text, flags=re.IGNORECASE)  # chat's courtesy
+    if whole := lookup(text, policy) or _from_list(text, policy) or _side_by_side(text, policy):
         return whole, True
     out: list[str] = []
     previous = None

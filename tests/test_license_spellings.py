@@ -288,6 +288,18 @@ METADATA = {
     "Creative Commons Attribution-NonCommercial-NoDerivatives 4.0 International": "CC-BY-NC-ND-4.0",
     "Creative Commons Attribution-NoDerivs 3.0 Unported": "CC-BY-ND-3.0",
     "BSD2CLAUSE": "BSD-2-Clause",  # FreeBSD ports
+    # session 16, from the blind set fresh4's misses
+    "GPL v2 only pls": "GPL-2.0-only",  # chat's courtesy
+    "dual MIT / Apache 2.0": "MIT OR Apache-2.0",
+    "gnu gpl version 2 or (at your option) any later version": "GPL-2.0-or-later",
+    "Server Side Public License, Version 1": "SSPL-1.0",  # the tables' "v1"
+    "European Union Public Licence v. 1.1": "EUPL-1.1",  # the tables' "1.1"
+    "GPL+ or Artistic": "GPL-1.0-or-later OR Artistic-1.0-Perl",  # Fedora's Perl modules
+    "Apache-2.0-with-LLVM-exceptions": "Apache-2.0 WITH LLVM-exception",  # Debian
+    'any_of: ["MIT", "Apache-2.0"]': "MIT OR Apache-2.0",  # Homebrew's formula DSL
+    'license all_of: ["MIT", "BSD-3-Clause"]': "MIT AND BSD-3-Clause",
+    '"GPL-2.0-only" => { with: "Classpath-exception-2.0" }': "GPL-2.0-only WITH Classpath-exception-2.0",
+    "{ :type => 'Apache License, Version 2.0', :file => 'LICENSE' }": "Apache-2.0",  # CocoaPods
 }
 
 
@@ -319,9 +331,12 @@ def test_gentoo_license_syntax_reads_or_from_its_bars_and_and_from_names_side_by
     assert check(typed, POLICY).expression == expression
 
 
-def test_gentoo_syntax_is_read_only_when_its_choice_mark_is_there():
-    # "MIT Apache-2.0" side by side, without "|| (", is no expression: it stays for the OSPO to read.
-    assert check("MIT Apache-2.0", POLICY).unknown
+def test_names_side_by_side_all_apply_the_stricter_reading_and_only_when_each_is_a_license():
+    # Gentoo's "BSD-2 MIT" and the same without "|| (" anywhere: if a choice was meant, "all apply" is stricter.
+    assert check("MIT Apache-2.0", POLICY).expression == "MIT AND Apache-2.0"
+    assert check("GPL-2+ LGPL-2.1+", POLICY).expression == "GPL-2.0-or-later AND LGPL-2.1-or-later"
+    for typed in ("MIT variant", "GPL-2.0 Classpath-exception-2.0", "MIT NONE"):  # a word that is no license
+        assert check(typed, POLICY).unknown, typed
     assert check("GPL+", POLICY).expression == "GPL-1.0-or-later"  # Fedora's legacy name
 
 
@@ -334,8 +349,10 @@ def written_blind(name: str) -> list[dict]:
 
 
 @pytest.mark.parametrize(
-    "name,floor", [("tune", 0.93), ("heldout", 0.85), ("fresh", 0.82), ("fresh2", 0.72), ("fresh3", 0.86)]
-)  # measured 0.949, 0.892, 0.913, 0.833, 0.941; blind, each before its misses were read: fresh2 0.744, fresh3 0.892
+    "name,floor",
+    [("tune", 0.93), ("heldout", 0.85), ("fresh", 0.82), ("fresh2", 0.72), ("fresh3", 0.86), ("fresh4", 0.80)],
+)  # measured 0.960, 0.914, 0.932, 0.878, 0.941, 0.932; blind, before their misses were read: fresh2 0.744,
+# fresh3 0.892, fresh4 0.816
 def test_license_strings_written_blind_get_their_verdicts_and_never_another_licenses(name, floor):
     """Each set was written by a helper that had read neither this code nor policy.yaml: how people
     type licenses and how package metadata declares them, with the SPDX expression each means (null
@@ -408,6 +425,7 @@ NOT_KINDER = {
     "Apache 2.0 (with Commons Clause)": None,  # what is in parentheses may restrict the name
     "MIT (non-commercial)": None,
     "Custom (MIT)": None,
+    'any_of: ["MIT", "GPL-2.0-only" => { with: "Classpath-exception-2.0" }]': None,  # Homebrew, nested: not flattened
     "GPL (GPLv2 only)": None,  # name and id disagree
     "https://www.gnu.org/licenses/agpl-3.0.html, https://opensource.org/licenses/MIT": None,  # two pages
     "BSL 1": None,  # Boost or Business Source
