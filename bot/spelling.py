@@ -11,7 +11,17 @@ import functools
 import re
 
 from bot.policy import Policy
-from bot.spdx import DEPRECATED_WITH, PAGE_SUFFIX, SPECIAL_IDS, declared_key, is_spdx_exception, norm, tables
+from bot.spdx import (
+    CARRIES_RESTRICTION,
+    DEPRECATED_WITH,
+    PAGE_SUFFIX,
+    RESTRICTION,
+    SPECIAL_IDS,
+    declared_key,
+    is_spdx_exception,
+    norm,
+    tables,
+)
 
 # Families whose short name plus a bare version people type ("epl 1", "cc by sa 3", "gpl v2").
 _FAMILIES = {
@@ -103,10 +113,10 @@ def _homebrew_list(op: str):
     """Homebrew's `any_of: ["MIT", "Apache-2.0"]` -> "MIT OR Apache-2.0" (a plain list of quoted ids)."""
 
     def joined(m: re.Match) -> str:
-        if not re.fullmatch(r"\s*[\"'][^\"'\[\]{}]+[\"'](?:\s*,\s*[\"'][^\"'\[\]{}]+[\"'])*\s*,?\s*", m[1]):
-            return m[0]  # a nested `=> { with: ... }` or anything else: left as typed, for the OSPO
-        items = re.findall(r"[\"']([^\"']+)[\"']", m[1])
-        return op.join(f"({item})" if re.search(r"\s", item) else item for item in items)
+        items = re.findall(r"\s*([\"'])([^\"'\[\]{}]+)\1\s*(?:,|$)", m[1])
+        if not items or "".join(f"{q}{i}{q}" for q, i in items) != re.sub(r"[\s,]+(?=[\"']|$)", "", m[1].strip()):
+            return m[0]  # a nested `=> { with: ... }`, mixed quotes, anything else: left as typed, for the OSPO
+        return op.join(f"({i})" if re.search(r"[^\w.+-]", i) else i for _, i in items)  # "MIT/Apache-2.0": one item
 
     return joined
 
@@ -135,7 +145,8 @@ _WRAPPING = [
     (re.compile(r"^\s*<(licen[cs]e|expression)\b[^>]*>\s*(.*?)\s*</\1>\s*$", re.I), r"\2"),
     (
         re.compile(
-            r"^\s*\{\s*:?(?:type|text|name|expression)\s*(?::|=>?)\s*(.+?)\s*(?:,\s*:?file\s*(?::|=>?)[^,{}]*)?\}\s*$",
+            r"^\s*\{\s*:?(?:type|text|name|expression)\s*(?::|=>?)\s*(.+?)\s*"
+            r"(?:,\s*:?file\s*(?::|=>?)\s*([\"'])[\w./ -]*\2\s*)?\}\s*$",
             re.I,
         ),
         r"\1",
@@ -283,16 +294,35 @@ def _from_list(text: str, policy: Policy) -> str | None:
     return f" {op} ".join(f"({f})" if other in f else f for f in found)
 
 
+def _with_exception(m: re.Match, policy: Policy) -> str:
+    """Debian's "Apache-2.0-with-LLVM-exceptions": "with" and an exception, only when it is one."""
+    found = _exception_for(m[1], None) or lookup(m[1], policy)
+    return f" with {m[1]}" if found and is_spdx_exception(found) else m[0]
+
+
 def _side_by_side(text: str, policy: Policy) -> str | None:
     """'BSD-2 MIT', 'GPL-2+ LGPL-2.1+' (Gentoo's and some metadata's names side by side, no operator):
     all apply, as in Gentoo. Only when every word is a license by itself; if a choice was meant, "all
     apply" is the stricter reading, never kinder."""
     words = text.split()
-    if len(words) < 2 or _OPERATOR.search(f" {text} ") or not all(found := [lookup(w, policy) for w in words]):
+    if len(words) < 2 or _OPERATOR.search(f" {text} ") or not all(found := [_license_word(w, policy) for w in words]):
         return None
     if any(is_spdx_exception(f) or f in SPECIAL_IDS for f in found):
         return None
     return " AND ".join(_grouped(f) for f in found)
+
+
+def _license_word(word: str, policy: Policy) -> str | None:
+    """A word that is a license id or a policy alias, written as ids are (with a digit, or in capitals:
+    "BSD-2", "MIT", "GPL-2+"): "Doc", "curl" or "Attribution" are ids too, and words."""
+    if not (re.search(r"\d", word) or re.fullmatch(r"[A-Z]{2,}", word)):
+        return None
+    t = tables()
+    found = own_ids(policy).get(word.lower()) or t.ids.get(word.lower())
+    for key in [] if found else _spellings(norm(word)):
+        if found := policy.aliases.get(key) or t.norm_ids.get(key):
+            break
+    return DEPRECATED_WITH.get(found, found) if found else None
 
 
 def _pair(text: str, policy: Policy) -> str | None:
@@ -310,7 +340,9 @@ def to_spdx(text: str, policy: Policy) -> str:
     if not known and _SPELLED_NUMBER.search(text):
         again, known = _to_spdx(_digits(text), policy)
         if known:
-            return again
+            expression = again
+    if RESTRICTION.search(text) and not CARRIES_RESTRICTION.search(expression) and not lookup(text, policy):
+        return text.strip()  # "non-commercial", "Commons Clause" said beside a license, not in its name: for the OSPO
     return expression
 
 
@@ -338,6 +370,8 @@ def _to_spdx(text: str, policy: Policy) -> tuple[str, bool]:
         what = under["what"]
         if "(" not in what and re.search(r"\band\b", what, re.I) and re.search(r"\bor\b|/|\|", what, re.I):
             return text.strip(), False  # "A or B and C" in a sentence: which binds first? Left to the OSPO
+        if under["dual"] and ("," in what or ";" in what or RESTRICTION.search(what)):
+            return text.strip(), False  # "Dual: A, B and C", "dual A and Commons Clause": left to the OSPO
         pair = _DUAL_PAIR.fullmatch(what)
         if under["dual"] and pair and not any(_OPERATOR.search(f" {part} ") for part in pair.groups()):
             what = f"{pair['first']} or {pair['second']}"  # dual licensed: a choice
@@ -351,12 +385,12 @@ def _to_spdx(text: str, policy: Policy) -> tuple[str, bool]:
         text,
         flags=re.IGNORECASE,
     )
-    text = re.sub(
-        r"(?<=\w)-with-(?=\w)", " with ", text, flags=re.IGNORECASE
-    )  # Debian's "Apache-2.0-with-LLVM-exception"
+    text = re.sub(r"(?<=\w)-with-([\w.+-]+)", lambda m: _with_exception(m, policy), text, flags=re.IGNORECASE)
     text = re.sub(r"\s+(?:pls|plz|please|thx|thanks)[.!]*\s*$", "", text, flags=re.IGNORECASE)  # chat's courtesy
     if whole := lookup(text, policy) or _from_list(text, policy) or _side_by_side(text, policy):
         return whole, True
+    if "(" not in text and re.search(r"\s(?:and|or)\s", text, re.I) and re.search(r"/|\|", text):
+        return text.strip(), False  # "AGPL-3.0 and MIT/Apache-2.0": which binds first? Left to the OSPO
     out: list[str] = []
     previous = None
     known = True
@@ -435,6 +469,8 @@ def _mentions(text: str, policy: Policy):
                 start += size
                 break
             key = norm(phrase)
+            if key == "artistic":  # "take some artistic license": in a sentence, the Artistic License has a version
+                continue
             named = re.search(r"licen[cs]e", phrase, re.IGNORECASE)
             if " " not in key and key not in _LICENSEWORDS and not named and not re.search(r"[\d-]", key):
                 continue

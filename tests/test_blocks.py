@@ -108,3 +108,25 @@ def test_notice_and_modal_and_home_are_valid():
     assert modal["callback_id"] == "feedback_reason" and modal["private_metadata"] == "5"
     home = home_view([{"question": HOSTILE, "confident": 1}] * 30)
     assert home["type"] == "home" and "&lt;!channel&gt;" in json.dumps(home)
+
+
+@pytest.mark.parametrize(
+    "sent,read",
+    [
+        ("R&amp;D asks: is 3 &lt; 4 &amp;&amp; GPL ok?", "R&D asks: is 3 < 4 && GPL ok?"),
+        ("use <https://github.com/grafana/loki|grafana loki>?", "use grafana loki (https://github.com/grafana/loki)?"),
+        (
+            "see <https://github.com/x/y|github.com/x/y> and <https://a.example/>",
+            "see https://github.com/x/y and https://a.example/",
+        ),
+        ("<@U999> <@U1|bob> in <#C123|ospo> <#C9>", "@U999 @bob in #ospo #C9"),
+        (
+            "<!here> <!channel> <!subteam^S1|@legal> <mailto:a@b.example|a@b.example>",
+            "@here @channel @legal a@b.example",
+        ),
+    ],
+)
+def test_slack_markup_in_a_question_is_read_as_its_reader_sees_it(sent, read):
+    from bot.slack.mrkdwn import to_plain
+
+    assert to_plain(sent) == read

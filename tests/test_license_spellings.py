@@ -393,6 +393,13 @@ def test_a_license_with_an_exception_in_a_sentence_is_one_license(question, expr
     assert [report.expression for _, report in find_all_in_text(question, POLICY)] == [expression]
 
 
+def test_artistic_license_the_idiom_is_no_license_in_a_sentence():
+    from bot.licenses import find_all_in_text
+
+    assert find_all_in_text("Can I take some artistic license with the logo colours?", POLICY) == []
+    assert check("Artistic", POLICY).expression == "Artistic-1.0-Perl"  # typed alone, it is Perl's
+
+
 def test_mit_typed_in_lowercase_in_a_sentence_is_the_license():
     from bot.licenses import find_in_text
     from bot.spelling import mentions
@@ -426,6 +433,19 @@ NOT_KINDER = {
     "MIT (non-commercial)": None,
     "Custom (MIT)": None,
     'any_of: ["MIT", "GPL-2.0-only" => { with: "Classpath-exception-2.0" }]': None,  # Homebrew, nested: not flattened
+    # session 16's blind review of the rules fresh4 prompted
+    'license all_of: ["AGPL-3.0-only", "MIT/Apache-2.0"]': "AGPL-3.0-only AND (MIT OR Apache-2.0)",
+    "license any_of: [\"MIT', 'AGPL-3.0-only\"]": None,  # one Ruby string, not two items
+    "AGPL-3.0 and MIT/Apache-2.0": None,  # which binds first? Not (AGPL-3.0 AND MIT) OR Apache-2.0
+    "Dual Apache-2.0 and Commons Clause": None,  # a restriction is no license to choose instead
+    "Dual licensed under Apache-2.0 and Commons Clause": None,
+    "Dual: MIT, Apache-2.0 and GPL-3.0": None,
+    "{ :type => 'MIT', :file => 'LICENSE (non-commercial)' }": None,  # a restriction said anywhere stays
+    "{ :type => 'Apache', :file => 'LICENSE-COMMONS-CLAUSE' }": None,
+    "MIT Attribution": None,  # side by side: ids written as ids, not words that are also ids (AAL)
+    "Doc MIT": None,
+    "MIT Go": None,
+    "BSD-3-Clause-with-attribution": None,  # "-with-" only before an exception
     "GPL (GPLv2 only)": None,  # name and id disagree
     "https://www.gnu.org/licenses/agpl-3.0.html, https://opensource.org/licenses/MIT": None,  # two pages
     "BSL 1": None,  # Boost or Business Source

@@ -846,11 +846,13 @@ def test_hostile_input_gets_a_reply(bot, fake, text):
     assert json.loads(urllib.request.urlopen(bot["base"] + "/healthz").read())["status"] == "ok"
 
 
-def test_pings_and_links_reach_the_triage_channel_escaped(bot, fake):
-    flow = escalate_from_dm(bot, fake, "<!channel> <@U999> <https://evil|innocent>")
+def test_pings_and_links_reach_the_triage_channel_as_read_and_inert(bot, fake):
+    # The question is kept as its asker read it (bot/slack/mrkdwn.py: to_plain): a link shows where it
+    # goes, and nothing in it pings or links when the triage channel shows it.
+    flow = escalate_from_dm(bot, fake, "<!channel> <@U999> <https://evil|innocent> R&amp;D")
     triage = everything(flow["triage"])
-    assert "&lt;!channel&gt; &lt;@U999&gt; &lt;https://evil|innocent&gt;" in blocks_text(flow["triage"])
-    for raw in ("<!channel>", "<@U999>", "<https://evil|innocent>"):
+    assert "@channel @U999 innocent (https://evil) R&amp;D" in blocks_text(flow["triage"])
+    for raw in ("<!channel>", "<@U999>", "<https://evil|innocent>", "&amp;amp;"):
         assert raw not in triage
 
 

@@ -108,6 +108,21 @@ def license_as_category(question: str) -> str:
     return question.replace(phrase, f"{category}-licensed", 1)
 
 
+_ADDRESS = re.compile(r"(?:https?://|www\.)(?P<host>[^/\s()<>|]+)(?P<path>/[^\s?#()<>|]*)?[^\s()<>|]*", re.IGNORECASE)
+
+
+def without_addresses(question: str) -> str:
+    """Web addresses as the words they carry: "https://github.com/grafana/loki" -> "grafana loki" (a
+    project's name helps; "https", "github", "com" are no words of the question, and as words the
+    knowledge base never uses they lower confidence). An address without a path is its site's name."""
+
+    def words(m: re.Match) -> str:
+        path = " ".join(p for p in (m["path"] or "").split("/") if p)
+        return f" {path or m['host'].removeprefix('www.').rsplit('.', 1)[0]} "
+
+    return " ".join(_ADDRESS.sub(words, question).split())
+
+
 def content_words(text: str) -> list[str]:
     """The meaningful words of a question, in order, once each."""
     words = []
@@ -157,6 +172,7 @@ class Retriever:
         return hits
 
     def search(self, question: str, k: int = 5) -> SearchResult:
+        asked, question = question, without_addresses(question)
         # Acronyms spelled out help the model; for BM25 the extra common words ("license")
         # dilute the rare ones, so keyword search gets the question as typed (measured).
         dense_text = expand(license_as_category(question)) if self.expand_vocabulary else question
@@ -183,7 +199,7 @@ class Retriever:
         started = time.perf_counter()
         words = self.word_evidence(question, documents[0].best, lookups) if documents else {}
         timings["words"] = time.perf_counter() - started
-        return SearchResult(question, documents, degraded, timings, words)
+        return SearchResult(asked, documents, degraded, timings, words)
 
     def word_evidence(self, question: str, section: SectionHit, lookups: Lookups) -> dict[str, float]:
         """How much of the question the section's own words cover (its text, heading and phrasings,

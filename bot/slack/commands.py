@@ -7,6 +7,7 @@ from slack_bolt import App
 from bot.batching import Busy
 from bot.slack import approvals, deps, ids
 from bot.slack.blocks.answers import answer_blocks, answer_text, busy_text, help_blocks
+from bot.slack.mrkdwn import to_plain
 from bot.wiring import Core
 
 
@@ -16,7 +17,7 @@ def register(app: App) -> None:
 
 def ospo(ack, command, respond, client, core: Core):
     ack()  # within Slack's 3 seconds, before any slow work
-    text = " ".join((command.get("text") or "").split())
+    text = " ".join(to_plain(command.get("text") or "").split())  # with "escape links" on, Slack sends markup
     word, _, rest = text.partition(" ")
     word = word.lower()
     if word in ("", "help"):

@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from bot.batching import Busy
 from bot.helpdesk import HelpDesk, Reply
 from bot.slack.blocks.answers import answer_blocks, answer_text, busy_text
+from bot.slack.mrkdwn import to_plain
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +29,12 @@ EMPTY_HELP = (
 
 
 def question_text(text: str | None, bot_user: str | None = None) -> str:
-    """The question without the bot's own mention (other mentions stay, as text)."""
+    """The question as its asker reads it (bot/slack/mrkdwn.py: to_plain), without the bot's own
+    mention (other mentions stay, as "@name" text)."""
     text = text or ""
     if bot_user:
         text = re.sub(rf"<@{bot_user}(?:\|[^>]*)?>", " ", text)
-    return " ".join(text.split())
+    return " ".join(to_plain(text).split())
 
 
 def answer_in(

@@ -173,7 +173,7 @@ def answer_message(event, client, context, core: Core, note: str | None = None, 
     answer_in(
         client,
         core.desk,
-        question=text,
+        question=question_text(text, context.bot_user_id),
         user=user,
         channel=channel,
         thread_ts=thread_ts or None,

@@ -30,6 +30,29 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+# Slack's markup in what people type: <url|label>, <#C123|channel>, <@U123>, <!here>, <!subteam^S1|@team>.
+_SLACK_MARKUP = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
+
+
+def to_plain(text: str) -> str:
+    """A message as Slack sends it -> as its reader sees it: a link is its label (and its address, when
+    the label does not say it), a mention "@name", a channel "#name", and &amp; &lt; &gt; unescaped.
+    What is searched and recorded is then the words people typed, not user ids and escapes."""
+
+    def plain(m: re.Match) -> str:
+        target, label = m[1], (m[2] or "").strip()
+        if target.startswith(("@", "#")):  # a user or a channel
+            return target[0] + label.lstrip("@#") if label else target
+        if target.startswith("!"):  # <!here>, <!channel>, <!subteam^S1|@team>, <!date^...|fallback>
+            return label or "@" + target[1:].split("^")[0]
+        address = target.removeprefix("mailto:")
+        if not label or label.rstrip("/") in (address.rstrip("/"), re.sub(r"^https?://", "", address).rstrip("/")):
+            return address
+        return f"{label} ({address})"
+
+    return _SLACK_MARKUP.sub(plain, text).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 @lru_cache(maxsize=1024)  # the same sections are quoted again and again
 def from_markdown(text: str, base_url: str | None = None) -> str:
     """Slack mrkdwn for a piece of markdown; base_url: where relative links point (http(s) only)."""
