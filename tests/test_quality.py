@@ -31,6 +31,7 @@ def test_every_expected_document_exists(handbook_kb):
         "handbook-heldout",
         "handbook-blind",
         "handbook-fresh-heldout",
+        "handbook-blind2",
     ):
         assert {p for q in questions(name) for p in q.expected} <= known, f"{name} expects a missing document"
 
@@ -41,6 +42,7 @@ def test_every_expected_document_exists(handbook_kb):
         ("handbook-heldout", 0.90, 0.95),  # measured 0.963 / 0.991
         ("handbook-blind", 0.70, 0.90),  # measured 0.742 / 0.935
         ("handbook-fresh-heldout", 0.55, 0.85),  # measured 0.621 / 0.931: written after everything was tuned
+        ("handbook-blind2", 0.75, 0.90),  # measured 0.807 / 0.936: written in session 16, never tuned on
     ],
 )
 def test_handbook_retrieval_floors(handbook_kb, name, hit_at_1, hit_at_3):
@@ -51,7 +53,12 @@ def test_handbook_retrieval_floors(handbook_kb, name, hit_at_1, hit_at_3):
 
 
 def test_off_topic_questions_are_never_confident(handbook_kb):
-    for name in ("handbook-offtopic-tune", "handbook-offtopic-heldout", "handbook-offtopic-fresh-heldout"):
+    for name in (
+        "handbook-offtopic-tune",
+        "handbook-offtopic-heldout",
+        "handbook-offtopic-fresh-heldout",
+        "handbook-offtopic-blind2",
+    ):
         confident = [q.question for q in questions(name) if handbook_kb.ask(q.question, record=False).confident]
         assert confident == [], name
 
@@ -68,11 +75,12 @@ def test_confident_answers_are_right_and_most_answers_are_confident(handbook_kb)
 
 
 @pytest.mark.parametrize(
-    "name, floor", [("handbook-heldout", 0.80), ("handbook-blind", 0.60), ("handbook-fresh-heldout", 0.45)]
+    "name, floor",
+    [("handbook-heldout", 0.80), ("handbook-blind", 0.60), ("handbook-fresh-heldout", 0.45), ("handbook-blind2", 0.65)],
 )
 def test_the_quoted_section_answers(handbook_kb, name, floor):
-    """Whether the section quoted from the top document is one that answers (measured 0.844, 0.626 and
-    0.534; 0.798 and 0.610 when the section ranked first by rank fusion was quoted)."""
+    """Whether the section quoted from the top document is one that answers (measured 0.844, 0.626,
+    0.534 and 0.716; 0.798 and 0.610 when the section ranked first by rank fusion was quoted)."""
     report = evaluate(questions(name), ranked(handbook_kb))
     assert report.sectioned == report.questions
     assert report.section_at_1 >= floor

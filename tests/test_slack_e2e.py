@@ -482,7 +482,7 @@ def test_ask_the_ospo_about_a_message_answers_privately_and_shares(bot, fake):
     assert reply["response_type"] == "ephemeral"
     asked = next(db(bot).query("SELECT * FROM questions WHERE id = ?", [int(button_value(reply, "share"))]))
     assert asked["user"] == user and asked["source"] == "slack-shortcut"  # whoever ran it, not the author
-    assert asked["question"] == "<@U0OTHER> can we use AGPL code in our SaaS?"
+    assert asked["question"] == "@U0OTHER can we use AGPL code in our SaaS?"  # as its reader saw it
 
     # Share in channel, in a channel the bot is not in: posted through the response_url instead.
     fake.fail("chat.postMessage", "not_in_channel", where=in_channel(channel))
@@ -619,7 +619,8 @@ def test_thumbs_up_and_down_with_reason(bot, fake):
 
 # -- 8, 9. the human loop ----------------------------------------------------------------------
 def test_ask_the_ospo_team_relay_and_resolve(bot, fake):
-    flow = escalate_from_dm(bot, fake, "may I present our <internal> tool & its code at a conference?")
+    # as Slack sends what was typed: "<" and "&" escaped
+    flow = escalate_from_dm(bot, fake, "may I present our &lt;internal&gt; tool &amp; its code at a conference?")
     triage = flow["triage"]
     assert "may I present our &lt;internal&gt; tool &amp; its code" in blocks_text(triage)
     assert f"<@{flow['user']}>" in blocks_text(triage)
