@@ -59,20 +59,22 @@ def _spellings(key: str):
             yield f"{family} {v}{suffix}"
 
 
-def lookup(text: str, policy: Policy, declared: bool = True) -> str | None:
+def lookup(text: str, policy: Policy, declared: bool = True, ids_only: bool = False) -> str | None:
     """One license as typed -> SPDX id, a `WITH` expression for a deprecated id that stands for one,
     NONE/NOASSERTION, or None if unrecognised. declared: also as packages declare licenses (ORT's
-    table); not for phrases in a sentence, where "the Python Software Foundation" is no license."""
+    table); not for phrases in a sentence, where "the Python Software Foundation" is no license.
+    ids_only: only SPDX ids and policy aliases (no names, ScanCode keys, ORT's table or squashed ids)."""
     t, low = tables(), text.strip().lower()
     own = own_ids(policy)
     found = own.get(low) or t.ids.get(low)
     if not found:
         for key in _spellings(norm(text)):
-            if found := policy.aliases.get(key) or t.norm_ids.get(key) or t.names.get(key):
+            if found := policy.aliases.get(key) or t.norm_ids.get(key) or (not ids_only and t.names.get(key)):
                 break
-    found = found or t.scancode_keys.get(low) or (declared and t.declared.get(declared_key(text)))
-    if not found and " " not in low:  # an id typed without its hyphens: "BSD2CLAUSE", "mpl2.0"
-        found = _squashed_ids().get(low.replace("-", "").replace("_", ""))
+    if not ids_only:
+        found = found or t.scancode_keys.get(low) or (declared and t.declared.get(declared_key(text)))
+        if not found and " " not in low:  # an id typed without its hyphens: "BSD2CLAUSE", "mpl2.0"
+            found = _squashed_ids().get(low.replace("-", "").replace("_", ""))
     return DEPRECATED_WITH.get(found, found) if found else None
 
 
@@ -315,14 +317,8 @@ def _side_by_side(text: str, policy: Policy) -> str | None:
 def _license_word(word: str, policy: Policy) -> str | None:
     """A word that is a license id or a policy alias, written as ids are (with a digit, or in capitals:
     "BSD-2", "MIT", "GPL-2+"): "Doc", "curl" or "Attribution" are ids too, and words."""
-    if not (re.search(r"\d", word) or re.fullmatch(r"[A-Z]{2,}", word)):
-        return None
-    t = tables()
-    found = own_ids(policy).get(word.lower()) or t.ids.get(word.lower())
-    for key in [] if found else _spellings(norm(word)):
-        if found := policy.aliases.get(key) or t.norm_ids.get(key):
-            break
-    return DEPRECATED_WITH.get(found, found) if found else None
+    written_as_id = re.search(r"\d", word) or re.fullmatch(r"[A-Z]{2,}", word)
+    return lookup(word, policy, ids_only=True) if written_as_id else None
 
 
 def _pair(text: str, policy: Policy) -> str | None:
@@ -441,6 +437,8 @@ _LICENSEWORDS = {
     "gpl", "lgpl", "agpl", "sspl", "busl", "bsl", "mpl", "epl", "eupl", "cddl", "cc0", "unlicense", "wtfpl",
     "bsd", "isc", "0bsd", "ofl", "osl", "mit",
 }  # fmt: skip
+# Names that are also English idioms ("take some artistic license"): in a sentence, only with a version.
+_IDIOMS = {"artistic"}
 
 
 def mentions(text: str, policy: Policy) -> list[tuple[str, str]]:
@@ -469,7 +467,7 @@ def _mentions(text: str, policy: Policy):
                 start += size
                 break
             key = norm(phrase)
-            if key == "artistic":  # "take some artistic license": in a sentence, the Artistic License has a version
+            if key in _IDIOMS:
                 continue
             named = re.search(r"licen[cs]e", phrase, re.IGNORECASE)
             if " " not in key and key not in _LICENSEWORDS and not named and not re.search(r"[\d-]", key):
